@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The `pc` machine (x86-64): RAM with the legacy holes, the firmware at the
+ * top of 4 GiB and aliased below 1 MiB, and the board's legacy devices.
+ */
+#define G_LOG_DOMAIN "mimic-machine"
+
+#include "engine/machine.h"
+
+#include <errno.h>
+
+#include "engine/vm.h"
+#include "hw/char/debugcon.h"
+#include "hw/char/serial.h"
+#include "hw/x86/acpi-pm.h"
+#include "hw/x86/debug-exit.h"
+#include "hw/x86/post-port.h"
+
+#define PC_DEFAULT_BIOS "/usr/share/seabios/bios-256k.bin"
+#define PC_LOW_MEMORY_END 0xa0000           /* VGA window starts */
+#define PC_ROM_AREA_START 0xc0000           /* option ROMs and BIOS */
+#define PC_HIGH_MEMORY_START 0x100000
+#define PC_BELOW_4G_MAX 0xc0000000ULL       /* PCI hole above */
+#define PC_4G 0x100000000ULL
+#define PC_BIOS_MAX (16 << 20)
+#define PC_BIOS_ALIAS_MAX (128 << 10)       /* mirrored below 1 MiB */
+#define PC_ACPI_PM_BASE 0x600
+
+static const struct {
+    uint16_t base;
+    unsigned gsi;
+} pc_serial_ports[] = {
+    { 0x3f8, 4 }, { 0x2f8, 3 }, { 0x3e8, 4 }, { 0x2e8, 3 },
+};
+
+/*
+ * Guest RAM is one host mapping; the PC layout shows it through windows:
+ * [0, 640K), [768K, BIOS alias), [1M, below-4G end), and the rest above 4G.
+ */
+static int map_ram(struct machine *m, uint64_t bios_alias_start, GError **error)
+{
+    uint64_t below_4g = MIN(m->ram_size, PC_BELOW_4G_MAX);
+
+    if (m->ram_size < 2 * PC_HIGH_MEMORY_START) {
+        g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_CONFIG,
+                    "-m: the pc machine needs at least 2 MiB of RAM");
+        return -1;
+    }
+    if (!memory_map_add_ram(m->memory, "ram-low", 0, PC_LOW_MEMORY_END,
+                            m->ram, error))
+        return -1;
+    if (bios_alias_start > PC_ROM_AREA_START &&
+        !memory_map_add_ram(m->memory, "ram-rom-area", PC_ROM_AREA_START,
+                            bios_alias_start - PC_ROM_AREA_START,
+                            m->ram + PC_ROM_AREA_START, error))
+        return -1;
+    if (!memory_map_add_ram(m->memory, "ram-below-4g", PC_HIGH_MEMORY_START,
+                            below_4g - PC_HIGH_MEMORY_START,
+                            m->ram + PC_HIGH_MEMORY_START, error))
+        return -1;
+    if (m->ram_size > below_4g &&
+        !memory_map_add_ram(m->memory, "ram-above-4g", PC_4G,
+                            m->ram_size - below_4g, m->ram + below_4g, error))
+        return -1;
+    return 0;
+}
+
+static int load_bios(struct machine *m, uint64_t *alias_start, GError **error)
+{
+    const char *path = m->config->bios ? m->config->bios : PC_DEFAULT_BIOS;
+    g_autoptr(GError) local = NULL;
+    char *contents;
+    gsize length;
+    uint64_t alias_size;
+
+    if (!g_file_get_contents(path, &contents, &length, &local)) {
+        g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_CONFIG,
+                    "cannot read the firmware: %s", local->message);
+        return -1;
+    }
+    if (length == 0 || length % 65536 != 0 || length > PC_BIOS_MAX) {
+        g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_CONFIG,
+                    "firmware %s is %zu bytes: it must be a multiple of 64 KiB "
+                    "and at most 16 MiB", path, (size_t)length);
+        g_free(contents);
+        return -1;
+    }
+    m->bios = (uint8_t *)contents;
+    m->bios_size = length;
+
+    /* The reset vector 0xfffffff0 lies in the last 16 bytes of the image. */
+    if (!memory_map_add_rom(m->memory, "bios", PC_4G - length, length,
+                            m->bios, error))
+        return -1;
+    alias_size = MIN(length, PC_BIOS_ALIAS_MAX);
+    *alias_start = PC_HIGH_MEMORY_START - alias_size;
+    if (!memory_map_add_rom(m->memory, "bios-isa", *alias_start, alias_size,
+                            m->bios + length - alias_size, error))
+        return -1;
+    return 0;
+}
+
+static int add_serial_ports(struct machine *m, GError **error)
+{
+    GPtrArray *specs = m->config->serials;
+    unsigned count = MAX(specs->len, 1);
+
+    if (specs->len > G_N_ELEMENTS(pc_serial_ports)) {
+        g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_CONFIG,
+                    "-serial: the pc machine has %zu serial ports, %u given",
+                    G_N_ELEMENTS(pc_serial_ports), specs->len);
+        return -1;
+    }
+    for (unsigned i = 0; i < count; i++) {
+        const char *spec = i < specs->len ? g_ptr_array_index(specs, i) : NULL;
+        struct chardev *chr = NULL;
+
+        if (spec && g_strcmp0(spec, "none") == 0)
+            continue;
+        if (spec) {
+            chr = machine_open_chardev(m, spec, error);
+            if (!chr) {
+                g_prefix_error(error, "-serial %s: ", spec);
+                return -1;
+            }
+        }
+        if (!serial_create(m, pc_serial_ports[i].base, pc_serial_ports[i].gsi,
+                           chr, error))
+            return -1;
+    }
+    return 0;
+}
+
+int machine_pc_build(struct machine *m, GError **error)
+{
+    uint64_t bios_alias_start;
+
+    m->type = "pc";
+    if (load_bios(m, &bios_alias_start, error) < 0)
+        return -1;
+    if (map_ram(m, bios_alias_start, error) < 0)
+        return -1;
+
+    if (add_serial_ports(m, error) < 0)
+        return -1;
+    if (m->config->debugcon) {
+        struct chardev *chr = machine_open_chardev(m, m->config->debugcon, error);
+
+        if (!chr) {
+            g_prefix_error(error, "-debugcon %s: ", m->config->debugcon);
+            return -1;
+        }
+        if (!debugcon_create(m, 0x402, chr, error))
+            return -1;
+    }
+    if (!post_port_create(m, error))
+        return -1;
+    if (!acpi_pm_create(m, PC_ACPI_PM_BASE, error))
+        return -1;
+    if (m->config->debug_exit &&
+        !debug_exit_create(m, m->config->debug_exit_port, error))
+        return -1;
+    return 0;
+}

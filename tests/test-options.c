@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* mimic-system's flags: help, version, and a clear error for each bad flag. */
+#include "tests/mimic-test.h"
+
+#include <string.h>
+
+static void expect_error(const char *const *args, const char *message)
+{
+    struct run_result r;
+
+    mimic_test_run(args, 30, &r);
+    g_assert_false(r.timed_out);
+    g_assert_cmpint(r.status, ==, 1);
+    if (!strstr(r.err, message))
+        g_error("expected \"%s\" in stderr, got: %s", message, r.err);
+    g_assert_cmpuint(count_occurrences(r.err, "\n"), ==, 1); /* one clear line */
+    run_result_clear(&r);
+}
+
+static void test_help(void)
+{
+    struct run_result r;
+
+    mimic_test_run((const char *[]){ "--help", NULL }, 30, &r);
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_nonnull(strstr(r.out, "usage: mimic-system"));
+    g_assert_nonnull(strstr(r.out, "-qmp"));
+    run_result_clear(&r);
+    mimic_test_run((const char *[]){ "-version", NULL }, 30, &r);
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_true(g_str_has_prefix(r.out, "mimic-system "));
+    run_result_clear(&r);
+}
+
+static void test_bad_flags(void)
+{
+    expect_error((const char *[]){ "-frobnicate", NULL }, "-frobnicate: invalid option");
+    expect_error((const char *[]){ "stray", NULL }, "stray: unexpected argument");
+    expect_error((const char *[]){ "-m", NULL }, "-m: requires an argument");
+    expect_error((const char *[]){ "-m", "lots", NULL }, "-m: \"lots\" is not a size");
+    expect_error((const char *[]){ "-m", "1K", NULL }, "-m: 1K is out of range");
+    expect_error((const char *[]){ "-m", "size=64M,colour=red", NULL },
+                 "-m: unknown option \"colour\"");
+    expect_error((const char *[]){ "-smp", "0", NULL }, "-smp: \"0\": give a CPU count");
+    expect_error((const char *[]){ "-smp", "many", NULL }, "-smp: \"many\"");
+    expect_error((const char *[]){ "-accel", "xen", NULL },
+                 "-accel: unknown accelerator \"xen\"");
+    expect_error((const char *[]){ "-M", "q35", NULL }, "-machine: unknown machine \"q35\"");
+    expect_error((const char *[]){ "-device", "e1000", NULL },
+                 "-device: unknown device \"e1000\"");
+    expect_error((const char *[]){ "-device", "loader,file=x", NULL },
+                 "-device loader: needs addr=");
+    expect_error((const char *[]){ "-device", "loader,addr=0x1000,data=5,data-len=3", NULL },
+                 "data-len=1|2|4|8");
+    expect_error((const char *[]){ "-device", "isa-debug-exit,iobase=0x10000", NULL },
+                 "iobase=0x10000 is not an I/O port");
+    expect_error((const char *[]){ "-display", "gtk", NULL }, "-display: \"gtk\" is not available");
+}
+
+static void test_bad_setup(void)
+{
+    g_autofree char *dir = mimic_test_make_dir();
+    g_autofree char *odd = g_build_filename(dir, "odd.bin", NULL);
+
+    g_file_set_contents(odd, "short", 5, NULL);
+    expect_error((const char *[]){ "-bios", "/nonexistent/bios.bin", NULL },
+                 "cannot read the firmware");
+    expect_error((const char *[]){ "-bios", odd, NULL }, "must be a multiple of 64 KiB");
+    expect_error((const char *[]){ "-accel", "jit", NULL }, "jit accelerator (software CPU) is not built yet");
+    expect_error((const char *[]){ "-serial", "telnet:foo", NULL }, "-serial telnet:foo");
+    mimic_test_remove_dir(g_steal_pointer(&dir));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/options/help-and-version", test_help);
+    g_test_add_func("/options/bad-flags", test_bad_flags);
+    g_test_add_func("/options/bad-setup", test_bad_setup);
+    return g_test_run();
+}

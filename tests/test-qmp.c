@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QMP end to end: a running guest is paused (the virtual clock and the
+ * guest's output stand still), resumed, reset and quit over the socket.
+ */
+#include "tests/mimic-test.h"
+
+#include <gio/gunixsocketaddress.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+struct qmp {
+    GSocket *socket;
+    GString *buffer;
+    GPtrArray *events;          /* event names received */
+};
+
+static JsonObject *qmp_read(struct qmp *q)
+{
+    for (;;) {
+        char *nl = strchr(q->buffer->str, '\n');
+        char buf[4096];
+        gssize n;
+
+        if (nl) {
+            g_autoptr(JsonParser) parser = json_parser_new();
+            g_autofree char *line = g_strndup(q->buffer->str, nl - q->buffer->str);
+            g_autoptr(GError) error = NULL;
+
+            g_string_erase(q->buffer, 0, nl - q->buffer->str + 1);
+            if (!json_parser_load_from_data(parser, line, -1, &error))
+                g_error("QMP sent invalid JSON \"%s\": %s", line, error->message);
+            return json_object_ref(json_node_get_object(json_parser_get_root(parser)));
+        }
+        n = g_socket_receive(q->socket, buf, sizeof(buf), NULL, NULL);
+        g_assert_cmpint(n, >, 0);
+        g_string_append_len(q->buffer, buf, n);
+    }
+}
+
+static void qmp_send_raw(struct qmp *q, const char *text)
+{
+    g_assert_cmpint(g_socket_send(q->socket, text, strlen(text), NULL, NULL), ==,
+                    (gssize)strlen(text));
+}
+
+/* Send @text and return the reply, keeping events that come before it. */
+static JsonObject *qmp_call(struct qmp *q, const char *text)
+{
+    qmp_send_raw(q, text);
+    for (;;) {
+        JsonObject *o = qmp_read(q);
+
+        if (json_object_has_member(o, "event")) {
+            g_ptr_array_add(q->events,
+                            g_strdup(json_object_get_string_member(o, "event")));
+            json_object_unref(o);
+            continue;
+        }
+        return o;
+    }
+}
+
+static void qmp_ok(struct qmp *q, const char *text)
+{
+    JsonObject *o = qmp_call(q, text);
+
+    if (!json_object_has_member(o, "return"))
+        g_error("QMP %s failed: %s", text,
+                json_object_has_member(o, "error")
+                    ? json_object_get_string_member(
+                          json_object_get_object_member(o, "error"), "desc")
+                    : "?");
+    json_object_unref(o);
+}
+
+static char *qmp_error_class(struct qmp *q, const char *text)
+{
+    JsonObject *o = qmp_call(q, text);
+    char *klass;
+
+    g_assert_true(json_object_has_member(o, "error"));
+    klass = g_strdup(json_object_get_string_member(
+        json_object_get_object_member(o, "error"), "class"));
+    json_object_unref(o);
+    return klass;
+}
+
+static char *qmp_status(struct qmp *q)
+{
+    JsonObject *o = qmp_call(q, "{\"execute\": \"query-status\"}");
+    char *status = g_strdup(json_object_get_string_member(
+        json_object_get_object_member(o, "return"), "status"));
+
+    json_object_unref(o);
+    return status;
+}
+
+static gint64 qmp_clock(struct qmp *q)
+{
+    JsonObject *o = qmp_call(q, "{\"execute\": \"x-query-virtual-clock\"}");
+    gint64 ns = json_object_get_int_member(json_object_get_object_member(o, "return"),
+                                           "ns");
+
+    json_object_unref(o);
+    return ns;
+}
+
+/* Wait (reading events) until @name has arrived. */
+static void qmp_wait_event(struct qmp *q, const char *name)
+{
+    for (;;) {
+        for (unsigned i = 0; i < q->events->len; i++)
+            if (strcmp(g_ptr_array_index(q->events, i), name) == 0) {
+                g_ptr_array_remove_index(q->events, i);
+                return;
+            }
+        JsonObject *o = qmp_read(q);
+
+        g_assert_true(json_object_has_member(o, "event"));
+        g_ptr_array_add(q->events, g_strdup(json_object_get_string_member(o, "event")));
+        json_object_unref(o);
+    }
+}
+
+static char *read_file(const char *path)
+{
+    char *contents = NULL;
+
+    if (!g_file_get_contents(path, &contents, NULL, NULL))
+        contents = g_strdup("");
+    return contents;
+}
+
+static void wait_for_output(const char *path, const char *needle, unsigned count)
+{
+    for (int tries = 0; tries < 2400; tries++) {
+        g_autofree char *s = read_file(path);
+
+        if (count_occurrences(s, needle) >= count)
+            return;
+        g_usleep(50000);
+    }
+    g_error("guest output never showed \"%s\" %u times", needle, count);
+}
+
+static void test_pause_resume_reset_quit(void)
+{
+    g_autofree char *bin = mimic_test_build_path("tests/guests/ticker.bin");
+    g_autofree char *dir = mimic_test_make_dir();
+    g_autofree char *sock = g_build_filename(dir, "qmp.sock", NULL);
+    g_autofree char *out = g_build_filename(dir, "com1.txt", NULL);
+    g_autofree char *qmp_spec = g_strconcat("unix:", sock, ",server,nowait", NULL);
+    g_autofree char *serial = g_strconcat("file:", out, NULL);
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autoptr(GSocketAddress) address = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *status = NULL, *klass = NULL;
+    g_autofree char *before = NULL, *after = NULL;
+    struct qmp q = { 0 };
+    JsonObject *greeting;
+    gint64 c1, c2, c3;
+
+    if (mimic_test_kvm_unusable()) {
+        g_test_skip(mimic_test_kvm_unusable());
+        goto out;
+    }
+    proc = mimic_test_spawn((const char *[]){ "-m", "16M", "-display", "none",
+                                              "-serial", serial, "-bios", bin,
+                                              "-qmp", qmp_spec, NULL }, dir);
+    q.socket = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, &error);
+    q.buffer = g_string_new(NULL);
+    q.events = g_ptr_array_new_with_free_func(g_free);
+    address = g_unix_socket_address_new(sock);
+    for (int tries = 0; !g_socket_connect(q.socket, address, NULL, NULL); tries++) {
+        g_assert_cmpint(tries, <, 300);
+        g_usleep(100000);
+    }
+    g_socket_set_timeout(q.socket, 120);
+
+    greeting = qmp_read(&q);
+    g_assert_true(json_object_has_member(greeting, "QMP"));
+    json_object_unref(greeting);
+    klass = qmp_error_class(&q, "{\"execute\": \"query-status\"}");
+    g_assert_cmpstr(klass, ==, "CommandNotFound");
+    qmp_ok(&q, "{\"execute\": \"qmp_capabilities\"}");
+    g_clear_pointer(&klass, g_free);
+    klass = qmp_error_class(&q, "{\"execute\": \"no-such-command\"}");
+    g_assert_cmpstr(klass, ==, "CommandNotFound");
+    g_clear_pointer(&klass, g_free);
+    klass = qmp_error_class(&q, "{\"execute\" 1}\n");
+    g_assert_cmpstr(klass, ==, "GenericError");
+
+    wait_for_output(out, "tick 2", 1);
+    status = qmp_status(&q);
+    g_assert_cmpstr(status, ==, "running");
+    g_clear_pointer(&status, g_free);
+
+    /* Pause: the clock and the guest stand still. */
+    qmp_ok(&q, "{\"execute\": \"stop\", \"id\": 7}");
+    qmp_wait_event(&q, "STOP");
+    status = qmp_status(&q);
+    g_assert_cmpstr(status, ==, "paused");
+    g_clear_pointer(&status, g_free);
+    c1 = qmp_clock(&q);
+    before = read_file(out);
+    g_usleep(700000);
+    c2 = qmp_clock(&q);
+    after = read_file(out);
+    g_assert_cmpint(c1, ==, c2);
+    g_assert_cmpstr(before, ==, after);
+    qmp_ok(&q, "{\"execute\": \"stop\"}"); /* stopping a stopped VM is fine */
+
+    /* Resume: the clock goes on from where it stopped, the guest too. */
+    qmp_ok(&q, "{\"execute\": \"cont\"}");
+    qmp_wait_event(&q, "RESUME");
+    g_usleep(300000);
+    c3 = qmp_clock(&q);
+    g_assert_cmpint(c3, >, c2);
+    g_assert_cmpint(c3 - c2, <, 60 * G_GINT64_CONSTANT(1000000000));
+    g_clear_pointer(&before, g_free);
+    before = read_file(out);
+    {
+        /* A tick later than the last one before the pause arrives. */
+        unsigned ticks = count_occurrences(before, "tick ");
+
+        wait_for_output(out, "tick ", ticks + 1);
+    }
+
+    /* Reset: the guest starts over and prints its banner again. */
+    qmp_ok(&q, "{\"execute\": \"system_reset\"}");
+    qmp_wait_event(&q, "RESET");
+    wait_for_output(out, "mimic ticker guest", 2);
+
+    qmp_ok(&q, "{\"execute\": \"quit\"}");
+    g_assert_true(g_subprocess_wait_check(proc, NULL, &error));
+    g_assert_no_error(error);
+
+    g_object_unref(q.socket);
+    g_string_free(q.buffer, TRUE);
+    g_ptr_array_unref(q.events);
+out:
+    mimic_test_remove_dir(g_steal_pointer(&dir));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/qmp/pause-resume-reset-quit", test_pause_resume_reset_quit);
+    return g_test_run();
+}
