@@ -8,6 +8,7 @@
 #include "engine/machine.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "engine/vm.h"
 #include "hw/char/debugcon.h"
@@ -85,8 +86,11 @@ static int load_bios(struct machine *m, uint64_t *alias_start, GError **error)
         g_free(contents);
         return -1;
     }
-    m->bios = (uint8_t *)contents;
+    /* Page-aligned, as accelerators map it straight into the guest. */
+    m->bios = g_aligned_alloc(length, 1, 65536);
+    memcpy(m->bios, contents, length);
     m->bios_size = length;
+    g_free(contents);
 
     /* The reset vector 0xfffffff0 lies in the last 16 bytes of the image. */
     if (!memory_map_add_rom(m->memory, "bios", PC_4G - length, length,

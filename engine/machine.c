@@ -166,7 +166,7 @@ void machine_destroy(struct machine *m)
     memory_map_free(m->io);
     if (m->ram)
         munmap(m->ram, m->ram_size);
-    g_free(m->bios);
+    g_aligned_free(m->bios);
     g_cond_clear(&m->run_cond);
     g_mutex_clear(&m->run_lock);
     g_mutex_clear(&m->device_lock);

@@ -288,9 +288,12 @@ static void handle_command(void *opaque, struct command *cmd)
 
         stop_machine(vm);
         vm->quitting = TRUE;
+        /* The reply goes out before the event, so whoever ends on the
+         * event has already seen the reply. */
+        command_complete(cmd, 0, NULL);
         emit(vm, &event);
         g_main_loop_quit(vm->loop);
-        break;
+        return;
     }
     }
     if (error && command != MIMIC_COMMAND_QUIT) {
@@ -341,8 +344,13 @@ static gboolean handle_requests(gpointer data)
 static void notify_request(struct machine *m, void *opaque)
 {
     MimicVm *vm = opaque;
+    GSource *idle = g_idle_source_new();
 
-    g_main_context_invoke(vm->context, handle_requests, vm);
+    /* Always through the engine context: never run it on the vCPU thread. */
+    g_source_set_priority(idle, G_PRIORITY_DEFAULT);
+    g_source_set_callback(idle, handle_requests, vm, NULL);
+    g_source_attach(idle, vm->context);
+    g_source_unref(idle);
 }
 
 static gpointer engine_thread(gpointer data)
@@ -395,6 +403,8 @@ static gboolean quit_loop(gpointer data)
 {
     MimicVm *vm = data;
 
+    if (vm->quitting)
+        return G_SOURCE_REMOVE;
     if (vm->machine)
         stop_machine(vm);
     vm->quitting = TRUE;
@@ -410,8 +420,10 @@ void mimic_vm_free(MimicVm *vm)
         g_main_context_invoke(vm->context, quit_loop, vm);
         g_thread_join(vm->thread);
     }
+    vm->quitting = TRUE;
     command_queue_free(vm->queue);
     machine_destroy(vm->machine);
+    vm->machine = NULL;
     /* Drop whatever the engine context still holds for the machine. */
     while (g_main_context_iteration(vm->context, FALSE))
         ;
