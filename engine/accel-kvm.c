@@ -81,6 +81,12 @@ static int open_kvm(struct kvm_machine_state *ks, GError **error)
         return -e;
     }
     version = ioctl(ks->kvm_fd, KVM_GET_API_VERSION, 0);
+    if (version < 0) {
+        g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_NO_ACCEL,
+                    "/dev/kvm is not a KVM device (KVM_GET_API_VERSION: %s)",
+                    g_strerror(errno));
+        return -ENOTSUP;
+    }
     if (version != KVM_EXPECTED_API_VERSION) {
         g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_NO_ACCEL,
                     "/dev/kvm speaks KVM API version %d; Mimic needs "

@@ -3,6 +3,7 @@
 #include "tests/mimic-test.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static void expect_error(const char *const *args, const char *message)
 {
@@ -71,11 +72,70 @@ static void test_bad_setup(void)
     mimic_test_remove_dir(g_steal_pointer(&dir));
 }
 
+/*
+ * /dev/kvm missing, not a KVM device, or not permitted: each gets a clear
+ * error. The device is hidden in a private mount namespace (needs root).
+ */
+static void run_with_dev(const char *setup, const char *wrapper,
+                         const char *message)
+{
+    g_autofree char *bios = mimic_test_build_path("tests/guests/real-mode.bin");
+    g_autofree char *script = g_strdup_printf("%s && exec %s \"$0\" -bios "
+                                              "\"$1\" -nographic", setup, wrapper);
+    const char *argv[] = { "unshare", "-m", "sh", "-c", script,
+                           mimic_test_system(), bios, NULL };
+    g_autoptr(GSubprocess) proc = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *out = NULL, *err = NULL;
+
+    proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                             G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+    g_assert_no_error(error);
+    g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, &error);
+    g_assert_no_error(error);
+    g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 1);
+    if (!strstr(err, message))
+        g_error("expected \"%s\" in stderr, got: %s", message, err);
+}
+
+static gboolean can_unshare(void)
+{
+    g_autofree char *err = NULL;
+    int status = -1;
+
+    if (getuid() != 0) {
+        g_test_skip("hiding /dev/kvm needs root (a private mount namespace)");
+        return FALSE;
+    }
+    if (!g_spawn_command_line_sync("unshare -m true", NULL, &err, &status, NULL) ||
+        status != 0) {
+        g_test_skip("unshare -m does not work here");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void test_kvm_errors(void)
+{
+    if (!can_unshare())
+        return;
+    run_with_dev("d=$(mktemp -d) && mount -t tmpfs none $d && mount --bind $d /dev",
+                 "", "mimic-system: /dev/kvm does not exist");
+    run_with_dev("mount --bind /dev/null /dev/kvm", "",
+                 "mimic-system: /dev/kvm is not a KVM device");
+    /* A private /dev/kvm node of mode 0600: an ordinary user is refused. */
+    run_with_dev("d=$(mktemp -d) && mount -t tmpfs none $d && "
+                 "mknod -m 600 $d/kvm c 10 232 && mount --bind $d/kvm /dev/kvm",
+                 "setpriv --reuid=65534 --regid=65534 --clear-groups",
+                 "permission denied opening /dev/kvm");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/options/help-and-version", test_help);
     g_test_add_func("/options/bad-flags", test_bad_flags);
     g_test_add_func("/options/bad-setup", test_bad_setup);
+    g_test_add_func("/options/kvm-unusable", test_kvm_errors);
     return g_test_run();
 }
