@@ -225,49 +225,100 @@ static int set_private_areas(struct kvm_machine_state *ks, struct machine *m,
  * (api.rst, KVM_SET_USER_MEMORY_REGION, KVM_MEM_READONLY): its writes exit
  * as MMIO and reach memory_map_dispatch_write, which drops them.
  */
+static int add_slot(struct kvm_machine_state *ks, const struct memory_region *r,
+                    GError **error)
+{
+    struct kvm_userspace_memory_region slot = { 0 };
+    uintptr_t host_page = sysconf(_SC_PAGESIZE);
+    unsigned id;
+
+    if (r->base % KVM_GUEST_PAGE_SIZE || r->size % KVM_GUEST_PAGE_SIZE ||
+        r->size == 0 || (uintptr_t)r->host % host_page) {
+        g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_NO_ACCEL,
+                    "KVM: memory region \"%s\" (0x%" G_GINT64_MODIFIER "x, "
+                    "%" G_GUINT64_FORMAT " bytes) is not page-aligned",
+                    r->name, r->base, r->size);
+        return -EINVAL;
+    }
+    /* Reuse the lowest slot a removed region left free. */
+    for (id = 0; id < ks->nr_slots; id++)
+        if (!g_hash_table_contains(ks->slot_of_region_inverse, GUINT_TO_POINTER(id + 1)))
+            break;
+    if (ks->max_slots > 0 && id >= (unsigned)ks->max_slots) {
+        g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_NO_ACCEL,
+                    "KVM: too many memory regions (KVM allows %d slots)",
+                    ks->max_slots);
+        return -ENOSPC;
+    }
+    slot.slot = id;
+    slot.flags = r->kind == MEMORY_REGION_ROM ? KVM_MEM_READONLY : 0;
+    slot.guest_phys_addr = r->base;
+    slot.memory_size = r->size;
+    slot.userspace_addr = (uintptr_t)r->host;
+    if (ioctl(ks->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+        int e = errno;
+
+        g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_NO_ACCEL,
+                    "KVM: cannot map memory region \"%s\" at 0x%"
+                    G_GINT64_MODIFIER "x: %s", r->name, r->base,
+                    g_strerror(e));
+        return -e;
+    }
+    g_hash_table_insert(ks->slot_of_region, (gpointer)r, GUINT_TO_POINTER(id + 1));
+    g_hash_table_insert(ks->slot_of_region_inverse, GUINT_TO_POINTER(id + 1),
+                        (gpointer)r);
+    ks->nr_slots = MAX(ks->nr_slots, id + 1);
+    return 0;
+}
+
+static void remove_slot(struct kvm_machine_state *ks, const struct memory_region *r)
+{
+    guint key = GPOINTER_TO_UINT(g_hash_table_lookup(ks->slot_of_region, r));
+    struct kvm_userspace_memory_region slot = { 0 };
+
+    if (!key)
+        return;
+    /* A size of 0 deletes the slot (api.rst, KVM_SET_USER_MEMORY_REGION). */
+    slot.slot = key - 1;
+    if (ioctl(ks->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+        g_message("KVM: cannot unmap memory region \"%s\": %s", r->name,
+                  g_strerror(errno));
+    g_hash_table_remove(ks->slot_of_region, r);
+    g_hash_table_remove(ks->slot_of_region_inverse, GUINT_TO_POINTER(key));
+}
+
+/* RAM and ROM that appear or go while the machine lives (BARs, VGA windows). */
+static void on_memory_change(void *opaque, const struct memory_region *r,
+                             bool added)
+{
+    struct kvm_machine_state *ks = opaque;
+    g_autoptr(GError) error = NULL;
+
+    if (r->kind == MEMORY_REGION_IO)
+        return;
+    g_mutex_lock(&ks->slots_lock);
+    if (!added)
+        remove_slot(ks, r);
+    else if (add_slot(ks, r, &error) < 0)
+        g_message("%s; the guest will see nothing there", error->message);
+    g_mutex_unlock(&ks->slots_lock);
+}
+
 static int add_memory_slots(struct kvm_machine_state *ks, struct machine *m,
                             GError **error)
 {
     unsigned n = memory_map_region_count(m->memory);
-    int max_slots = check_extension(ks->kvm_fd, KVM_CAP_NR_MEMSLOTS);
-    uintptr_t host_page = sysconf(_SC_PAGESIZE);
 
+    ks->max_slots = check_extension(ks->kvm_fd, KVM_CAP_NR_MEMSLOTS);
     for (unsigned i = 0; i < n; i++) {
         const struct memory_region *r = memory_map_region(m->memory, i);
-        struct kvm_userspace_memory_region slot = { 0 };
 
         if (r->kind == MEMORY_REGION_IO)
             continue;
-        if (r->base % KVM_GUEST_PAGE_SIZE || r->size % KVM_GUEST_PAGE_SIZE ||
-            r->size == 0 || (uintptr_t)r->host % host_page) {
-            g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_NO_ACCEL,
-                        "KVM: memory region \"%s\" (0x%" G_GINT64_MODIFIER "x, "
-                        "%" G_GUINT64_FORMAT " bytes) is not page-aligned",
-                        r->name, r->base, r->size);
-            return -EINVAL;
-        }
-        if (max_slots > 0 && ks->nr_slots >= (unsigned)max_slots) {
-            g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_NO_ACCEL,
-                        "KVM: too many memory regions (KVM allows %d slots)",
-                        max_slots);
-            return -ENOSPC;
-        }
-        slot.slot = ks->nr_slots;
-        slot.flags = r->kind == MEMORY_REGION_ROM ? KVM_MEM_READONLY : 0;
-        slot.guest_phys_addr = r->base;
-        slot.memory_size = r->size;
-        slot.userspace_addr = (uintptr_t)r->host;
-        if (ioctl(ks->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
-            int e = errno;
-
-            g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_NO_ACCEL,
-                        "KVM: cannot map memory region \"%s\" at 0x%"
-                        G_GINT64_MODIFIER "x: %s", r->name, r->base,
-                        g_strerror(e));
-            return -e;
-        }
-        ks->nr_slots++;
+        if (add_slot(ks, r, error) < 0)
+            return -1;
     }
+    memory_map_set_listener(m->memory, on_memory_change, ks);
     return 0;
 }
 
@@ -348,6 +399,11 @@ static int create_chips(struct kvm_machine_state *ks, GError **error)
 
 static void machine_state_free(struct kvm_machine_state *ks)
 {
+    if (ks->machine && ks->machine->memory)
+        memory_map_set_listener(ks->machine->memory, NULL, NULL);
+    g_hash_table_unref(ks->slot_of_region);
+    g_hash_table_unref(ks->slot_of_region_inverse);
+    g_mutex_clear(&ks->slots_lock);
     if (ks->vm_fd >= 0)
         close(ks->vm_fd);
     if (ks->kvm_fd >= 0)
@@ -367,6 +423,9 @@ static int kvm_init(struct machine *m, GError **error)
     ks->kvm_fd = -1;
     ks->vm_fd = -1;
     g_mutex_init(&ks->clock_lock);
+    g_mutex_init(&ks->slots_lock);
+    ks->slot_of_region = g_hash_table_new(NULL, NULL);
+    ks->slot_of_region_inverse = g_hash_table_new(NULL, NULL);
 
     r = open_kvm(ks, error);
     if (r < 0)

@@ -36,7 +36,11 @@ struct kvm_machine_state {
     struct kvm_caps caps;
     struct kvm_cpuid2 *supported_cpuid;     /* KVM_GET_SUPPORTED_CPUID */
     struct kvm_msr_list *msr_index_list;    /* KVM_GET_MSR_INDEX_LIST */
-    unsigned nr_slots;
+    unsigned nr_slots;              /* slot ids handed out so far */
+    int max_slots;                  /* KVM_CAP_NR_MEMSLOTS */
+    GMutex slots_lock;
+    GHashTable *slot_of_region;     /* region -> slot id + 1 */
+    GHashTable *slot_of_region_inverse; /* slot id + 1 -> region */
 
     /*
      * The in-kernel chips as KVM created them: what platform_reset puts

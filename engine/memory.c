@@ -15,11 +15,26 @@
 /* Distinct unassigned addresses remembered for "logged once". */
 #define UNASSIGNED_LOG_MAX 256
 
+/* An immutable sorted snapshot of the regions; replaced whole on change. */
+struct region_table {
+    unsigned count;
+    struct memory_region *regions[];
+};
+
 struct memory_map {
     char *name;
     uint64_t limit;
     GMutex *device_lock;
-    GPtrArray *regions;             /* struct memory_region *, sorted by base */
+    struct region_table *table;     /* current snapshot, read lock-free */
+    GMutex change_lock;             /* serialises writers */
+    /*
+     * Replaced snapshots and removed regions stay allocated until the map
+     * is freed: a vCPU may still be looking at them (changes are rare).
+     */
+    GPtrArray *retired_tables;
+    GPtrArray *all_regions;
+    memory_listener_fn listener;
+    void *listener_opaque;
 
     GMutex log_lock;
     GHashTable *logged;             /* addresses already reported */
@@ -34,6 +49,13 @@ static void region_free(gpointer data)
     g_free(r);
 }
 
+static struct region_table *current_table(const struct memory_map *map)
+{
+    struct memory_map *m = (struct memory_map *)map;
+
+    return g_atomic_pointer_get(&m->table);
+}
+
 struct memory_map *memory_map_new(const char *name, uint64_t limit,
                                   GMutex *device_lock)
 {
@@ -42,7 +64,10 @@ struct memory_map *memory_map_new(const char *name, uint64_t limit,
     map->name = g_strdup(name);
     map->limit = limit;
     map->device_lock = device_lock;
-    map->regions = g_ptr_array_new_with_free_func(region_free);
+    map->table = g_malloc0(sizeof(struct region_table));
+    g_mutex_init(&map->change_lock);
+    map->retired_tables = g_ptr_array_new_with_free_func(g_free);
+    map->all_regions = g_ptr_array_new_with_free_func(region_free);
     g_mutex_init(&map->log_lock);
     map->logged = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     return map;
@@ -52,7 +77,10 @@ void memory_map_free(struct memory_map *map)
 {
     if (!map)
         return;
-    g_ptr_array_unref(map->regions);
+    g_free(map->table);
+    g_ptr_array_unref(map->retired_tables);
+    g_ptr_array_unref(map->all_regions);
+    g_mutex_clear(&map->change_lock);
     g_hash_table_unref(map->logged);
     g_mutex_clear(&map->log_lock);
     g_free(map->name);
@@ -60,13 +88,13 @@ void memory_map_free(struct memory_map *map)
 }
 
 /* Index of the first region whose end is above @addr. */
-static unsigned first_ending_above(const struct memory_map *map, uint64_t addr)
+static unsigned first_ending_above(const struct region_table *t, uint64_t addr)
 {
-    unsigned lo = 0, hi = map->regions->len;
+    unsigned lo = 0, hi = t->count;
 
     while (lo < hi) {
         unsigned mid = lo + (hi - lo) / 2;
-        const struct memory_region *r = g_ptr_array_index(map->regions, mid);
+        const struct memory_region *r = t->regions[mid];
 
         if (r->base + r->size <= addr)
             lo = mid + 1;
@@ -76,10 +104,33 @@ static unsigned first_ending_above(const struct memory_map *map, uint64_t addr)
     return lo;
 }
 
+/* Publish a copy of the table with @add inserted at @index or @remove dropped. */
+static void publish(struct memory_map *map, struct memory_region *add,
+                    unsigned index, const struct memory_region *remove)
+{
+    struct region_table *old = map->table;
+    unsigned count = old->count + (add ? 1 : 0) - (remove ? 1 : 0);
+    struct region_table *t = g_malloc0(sizeof(*t) + count * sizeof(t->regions[0]));
+    unsigned j = 0;
+
+    for (unsigned i = 0; i < old->count; i++) {
+        if (add && i == index)
+            t->regions[j++] = add;
+        if (old->regions[i] != remove)
+            t->regions[j++] = old->regions[i];
+    }
+    if (add && index == old->count)
+        t->regions[j++] = add;
+    t->count = j;
+    g_atomic_pointer_set(&map->table, t);
+    g_ptr_array_add(map->retired_tables, old);
+}
+
 static const struct memory_region *add_region(struct memory_map *map,
                                               struct memory_region *tmpl,
                                               GError **error)
 {
+    struct region_table *t;
     struct memory_region *r;
     unsigned index;
 
@@ -92,9 +143,11 @@ static const struct memory_region *add_region(struct memory_map *map,
                     map->name, tmpl->name, tmpl->base, tmpl->size, map->limit);
         return NULL;
     }
-    index = first_ending_above(map, tmpl->base);
-    if (index < map->regions->len) {
-        const struct memory_region *next = g_ptr_array_index(map->regions, index);
+    g_mutex_lock(&map->change_lock);
+    t = map->table;
+    index = first_ending_above(t, tmpl->base);
+    if (index < t->count) {
+        const struct memory_region *next = t->regions[index];
 
         if (next->base < tmpl->base + tmpl->size) {
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
@@ -104,13 +157,45 @@ static const struct memory_region *add_region(struct memory_map *map,
                         map->name, tmpl->name, tmpl->base,
                         tmpl->base + tmpl->size, next->name, next->base,
                         next->base + next->size);
+            g_mutex_unlock(&map->change_lock);
             return NULL;
         }
     }
     r = g_memdup2(tmpl, sizeof(*r));
     r->name = g_strdup(tmpl->name);
-    g_ptr_array_insert(map->regions, index, r);
+    g_ptr_array_add(map->all_regions, r);
+    publish(map, r, index, NULL);
+    if (map->listener)
+        map->listener(map->listener_opaque, r, true);
+    g_mutex_unlock(&map->change_lock);
     return r;
+}
+
+int memory_map_remove(struct memory_map *map, const struct memory_region *region)
+{
+    struct region_table *t;
+    bool found = false;
+
+    g_mutex_lock(&map->change_lock);
+    t = map->table;
+    for (unsigned i = 0; i < t->count; i++)
+        found |= t->regions[i] == region;
+    if (found) {
+        publish(map, NULL, 0, region);
+        if (map->listener)
+            map->listener(map->listener_opaque, region, false);
+    }
+    g_mutex_unlock(&map->change_lock);
+    return found ? 0 : -ENOENT;
+}
+
+void memory_map_set_listener(struct memory_map *map, memory_listener_fn listener,
+                             void *opaque)
+{
+    g_mutex_lock(&map->change_lock);
+    map->listener = listener;
+    map->listener_opaque = opaque;
+    g_mutex_unlock(&map->change_lock);
 }
 
 const struct memory_region *memory_map_add_ram(struct memory_map *map,
@@ -157,25 +242,28 @@ const struct memory_region *memory_map_add_io(struct memory_map *map,
 const struct memory_region *memory_map_lookup(const struct memory_map *map,
                                               uint64_t addr)
 {
-    unsigned index = first_ending_above(map, addr);
+    const struct region_table *t = current_table(map);
+    unsigned index = first_ending_above(t, addr);
     const struct memory_region *r;
 
-    if (index >= map->regions->len)
+    if (index >= t->count)
         return NULL;
-    r = g_ptr_array_index(map->regions, index);
+    r = t->regions[index];
     return r->base <= addr ? r : NULL;
 }
 
 unsigned memory_map_region_count(const struct memory_map *map)
 {
-    return map->regions->len;
+    return current_table(map)->count;
 }
 
 const struct memory_region *memory_map_region(const struct memory_map *map,
                                               unsigned index)
 {
-    g_return_val_if_fail(index < map->regions->len, NULL);
-    return g_ptr_array_index(map->regions, index);
+    const struct region_table *t = current_table(map);
+
+    g_return_val_if_fail(index < t->count, NULL);
+    return t->regions[index];
 }
 
 unsigned memory_map_unassigned_count(const struct memory_map *map)

@@ -61,7 +61,20 @@ const struct memory_region *memory_map_add_io(struct memory_map *map,
                                               const struct memory_ops *ops,
                                               void *opaque, GError **error);
 
-/* The region holding @addr, or NULL. Lock-free once the machine is built. */
+/*
+ * Take a region out (a PCI BAR moving, a device unplugged). Returns 0 or
+ * -ENOENT. Lookups never block: a vCPU may finish an access to the old
+ * layout while the change is published.
+ */
+int memory_map_remove(struct memory_map *map, const struct memory_region *region);
+
+/* Told of every region added or removed after it is set (accelerators' slots). */
+typedef void (*memory_listener_fn)(void *opaque, const struct memory_region *region,
+                                   bool added);
+void memory_map_set_listener(struct memory_map *map, memory_listener_fn listener,
+                             void *opaque);
+
+/* The region holding @addr, or NULL. Lock-free, from any thread. */
 const struct memory_region *memory_map_lookup(const struct memory_map *map,
                                               uint64_t addr);
 unsigned memory_map_region_count(const struct memory_map *map);

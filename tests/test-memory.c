@@ -192,6 +192,105 @@ static void test_rom_and_bulk(void)
     memory_map_free(map);
 }
 
+struct listened {
+    unsigned added, removed;
+    const struct memory_region *last;
+};
+
+static void on_change(void *opaque, const struct memory_region *r, bool added)
+{
+    struct listened *l = opaque;
+
+    if (added)
+        l->added++;
+    else
+        l->removed++;
+    l->last = r;
+}
+
+static void test_remove_and_listener(void)
+{
+    struct memory_map *map = memory_map_new("test", 1 << 20, NULL);
+    struct recorder rec = { 0 };
+    struct listened l = { 0 };
+    const struct memory_region *a, *b;
+    uint64_t v;
+
+    memory_map_set_listener(map, on_change, &l);
+    a = memory_map_add_io(map, "a", 0x1000, 0x100, &rec_ops, &rec, NULL);
+    b = memory_map_add_io(map, "b", 0x2000, 0x100, &rec_ops, &rec, NULL);
+    g_assert_cmpuint(l.added, ==, 2);
+    g_assert_true(l.last == b);
+    g_assert_cmpint(memory_map_remove(map, a), ==, 0);
+    g_assert_cmpuint(l.removed, ==, 1);
+    g_assert_null(memory_map_lookup(map, 0x1000));
+    g_assert_true(memory_map_lookup(map, 0x2000) == b);
+    g_assert_cmpint(memory_map_remove(map, a), ==, -ENOENT);
+    /* The space is free again: a BAR can move there. */
+    g_assert_nonnull(memory_map_add_io(map, "a2", 0x1080, 0x100, &rec_ops, &rec, NULL));
+    g_test_expect_message("mimic-memory", G_LOG_LEVEL_MESSAGE, "*unassigned 0x1000*");
+    g_assert_false(memory_map_dispatch_read(map, 0x1000, 1, &v));
+    g_test_assert_expected_messages();
+    memory_map_set_listener(map, NULL, NULL);
+    memory_map_remove(map, b);
+    g_assert_cmpuint(l.removed, ==, 1);
+    memory_map_free(map);
+}
+
+struct churn {
+    struct memory_map *map;
+    gint stop;
+    gint lookups;
+    unsigned misses;
+};
+
+static gpointer lookup_thread(gpointer data)
+{
+    struct churn *c = data;
+
+    while (!g_atomic_int_get(&c->stop)) {
+        const struct memory_region *r = memory_map_lookup(c->map, 0x5010);
+
+        /* The fixed region is always there, whatever moves around it. */
+        if (!r || strcmp(r->name, "fixed") != 0)
+            c->misses++;
+        g_atomic_int_inc(&c->lookups);
+    }
+    return NULL;
+}
+
+/* Lookups from vCPU threads never block or see a torn table while regions change. */
+static void test_concurrent_changes(void)
+{
+    struct memory_map *map = memory_map_new("test", 1 << 20, NULL);
+    struct recorder rec = { 0 };
+    struct churn c = { .map = map };
+    GThread *reader;
+
+    memory_map_add_io(map, "fixed", 0x5000, 0x100, &rec_ops, &rec, NULL);
+    reader = g_thread_new("reader", lookup_thread, &c);
+    while (g_atomic_int_get(&c.lookups) == 0)
+        g_thread_yield();
+    for (int i = 0; i < 2000; i++) {
+        const struct memory_region *below, *above;
+
+        below = memory_map_add_io(map, "below", 0x1000 + (i % 16) * 0x100, 0x100,
+                                  &rec_ops, &rec, NULL);
+        above = memory_map_add_io(map, "above", 0x9000 + (i % 16) * 0x100, 0x100,
+                                  &rec_ops, &rec, NULL);
+        g_assert_nonnull(below);
+        g_assert_nonnull(above);
+        memory_map_remove(map, below);
+        memory_map_remove(map, above);
+    }
+    g_atomic_int_set(&c.stop, 1);
+    g_thread_join(reader);
+    g_assert_cmpuint(c.misses, ==, 0);
+    g_assert_cmpint(c.lookups, >, 0);
+    g_assert_cmpuint(memory_map_region_count(map), ==, 1);
+    memory_map_free(map);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -200,5 +299,7 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/access-sizes", test_access_sizes);
     g_test_add_func("/memory/unassigned-logged-once", test_unassigned);
     g_test_add_func("/memory/rom-and-bulk", test_rom_and_bulk);
+    g_test_add_func("/memory/remove-and-listener", test_remove_and_listener);
+    g_test_add_func("/memory/concurrent-changes", test_concurrent_changes);
     return g_test_run();
 }
