@@ -241,6 +241,191 @@ static gboolean opt_device(struct parse_state *st, const char *arg,
                 "isa-debug-exit)", driver);
 }
 
+static gboolean parse_on_off(const char *value, gboolean *out)
+{
+    if (strcmp(value, "on") == 0 || strcmp(value, "yes") == 0 ||
+        strcmp(value, "true") == 0) {
+        *out = TRUE;
+        return TRUE;
+    }
+    if (strcmp(value, "off") == 0 || strcmp(value, "no") == 0 ||
+        strcmp(value, "false") == 0) {
+        *out = FALSE;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+static gboolean add_drive(struct parse_state *st, struct vm_drive *d,
+                          const char *flag, GError **error)
+{
+    GPtrArray *drives = st->opts->config->drives;
+
+    if (d->interface == VM_DRIVE_IDE && d->index >= 0) {
+        for (unsigned i = 0; i < drives->len; i++) {
+            struct vm_drive *other = g_ptr_array_index(drives, i);
+
+            if (other->interface == VM_DRIVE_IDE && other->index == d->index) {
+                g_free(d->file);
+                g_free(d->format);
+                g_free(d);
+                return fail(error, flag, "IDE index %d (%s %s) is already used",
+                            other->index, other->index / 2 ? "secondary" : "primary",
+                            other->index % 2 ? "slave" : "master");
+            }
+        }
+    }
+    g_ptr_array_add(drives, d);
+    return TRUE;
+}
+
+/* -hda..-hdd and -cdrom: IDE index 0-3, as QEMU numbers them. */
+static gboolean opt_legacy_drive(struct parse_state *st, const char *flag,
+                                 const char *file, int index,
+                                 enum vm_drive_media media, GError **error)
+{
+    struct vm_drive *d = g_new0(struct vm_drive, 1);
+
+    d->file = g_strdup(file);
+    d->interface = VM_DRIVE_IDE;
+    d->media = media;
+    d->index = index;
+    d->read_only = media == VM_DRIVE_CDROM;
+    return add_drive(st, d, flag, error);
+}
+
+static gboolean opt_drive(struct parse_state *st, const char *arg, GError **error)
+{
+    static const char *const known[] = { "file", "format", "if", "media", "index",
+                                         "readonly", "read-only", "snapshot",
+                                         "cache", "id", NULL };
+    g_autoptr(GHashTable) kv = parse_keyvals(arg, NULL, "-drive", error);
+    struct vm_drive *d;
+    const char *value;
+    gboolean flag;
+    uint64_t n;
+
+    if (!kv || !check_known(kv, known, "-drive", error))
+        return FALSE;
+    d = g_new0(struct vm_drive, 1);
+    d->index = -1;
+    d->file = g_strdup(g_hash_table_lookup(kv, "file"));
+    d->format = g_strdup(g_hash_table_lookup(kv, "format"));
+    if (d->format && strcmp(d->format, "raw") != 0 &&
+        strcmp(d->format, "qcow2") != 0)
+        goto bad_format;
+    value = g_hash_table_lookup(kv, "if");
+    if (!value || strcmp(value, "ide") == 0)
+        d->interface = VM_DRIVE_IDE;
+    else if (strcmp(value, "virtio") == 0)
+        d->interface = VM_DRIVE_VIRTIO;
+    else
+        goto bad_if;
+    value = g_hash_table_lookup(kv, "media");
+    if (!value || strcmp(value, "disk") == 0)
+        d->media = VM_DRIVE_DISK;
+    else if (strcmp(value, "cdrom") == 0)
+        d->media = VM_DRIVE_CDROM;
+    else
+        goto bad_media;
+    if (d->media == VM_DRIVE_CDROM && d->interface != VM_DRIVE_IDE) {
+        fail(error, "-drive", "media=cdrom needs if=ide");
+        goto out_free;
+    }
+    if (!d->file && d->media != VM_DRIVE_CDROM) {
+        fail(error, "-drive", "a disk needs file=");
+        goto out_free;
+    }
+    value = g_hash_table_lookup(kv, "index");
+    if (value) {
+        if (!parse_u64(value, &n) || n > 3 || d->interface != VM_DRIVE_IDE) {
+            fail(error, "-drive", "index=%s: IDE indexes are 0 to 3", value);
+            goto out_free;
+        }
+        d->index = n;
+    }
+    d->read_only = d->media == VM_DRIVE_CDROM;
+    value = g_hash_table_lookup(kv, "readonly");
+    if (!value)
+        value = g_hash_table_lookup(kv, "read-only");
+    if (value) {
+        if (!parse_on_off(value, &flag)) {
+            fail(error, "-drive", "readonly=%s: use on or off", value);
+            goto out_free;
+        }
+        d->read_only = d->read_only || flag;
+    }
+    value = g_hash_table_lookup(kv, "snapshot");
+    if (value) {
+        if (!parse_on_off(value, &flag)) {
+            fail(error, "-drive", "snapshot=%s: use on or off", value);
+            goto out_free;
+        }
+        d->snapshot = flag;
+    }
+    value = g_hash_table_lookup(kv, "cache");
+    if (value && !g_strv_contains((const char *const[]){ "writeback", "none",
+                                  "writethrough", "directsync", "unsafe", NULL },
+                                  value)) {
+        fail(error, "-drive", "cache=%s: unknown cache mode", value);
+        goto out_free;
+    }
+    return add_drive(st, d, "-drive", error);
+
+bad_format:
+    fail(error, "-drive", "format=%s: known formats are raw and qcow2", d->format);
+    goto out_free;
+bad_if:
+    fail(error, "-drive", "if=%s: known interfaces are ide and virtio", value);
+    goto out_free;
+bad_media:
+    fail(error, "-drive", "media=%s: use disk or cdrom", value);
+out_free:
+    g_free(d->file);
+    g_free(d->format);
+    g_free(d);
+    return FALSE;
+}
+
+/* -boot c|d|order=cd[,menu=on]: SeaBIOS's letters. */
+static gboolean opt_boot(struct parse_state *st, const char *arg, GError **error)
+{
+    static const char *const known[] = { "order", "once", "menu", "strict",
+                                         "splash-time", "reboot-timeout", NULL };
+    g_autoptr(GHashTable) kv = parse_keyvals(arg, "order", "-boot", error);
+    const char *order, *menu;
+    gboolean flag;
+
+    if (!kv || !check_known(kv, known, "-boot", error))
+        return FALSE;
+    order = g_hash_table_lookup(kv, "order");
+    if (!order)
+        order = g_hash_table_lookup(kv, "once");
+    if (order) {
+        if (!*order || strspn(order, "acdn") != strlen(order))
+            return fail(error, "-boot", "order=%s: use the letters a, c, d, n",
+                        order);
+        g_free(st->opts->config->boot_order);
+        st->opts->config->boot_order = g_strdup(order);
+    }
+    menu = g_hash_table_lookup(kv, "menu");
+    if (menu) {
+        if (!parse_on_off(menu, &flag))
+            return fail(error, "-boot", "menu=%s: use on or off", menu);
+        st->opts->config->boot_menu = flag;
+    }
+    return TRUE;
+}
+
+static gboolean opt_vga(struct parse_state *st, const char *arg, GError **error)
+{
+    if (strcmp(arg, "std") != 0 && strcmp(arg, "none") != 0)
+        return fail(error, "-vga", "\"%s\" is not available (std, none)", arg);
+    g_free(st->opts->config->vga);
+    st->opts->config->vga = g_strdup(arg);
+    return TRUE;
+}
+
 static gboolean opt_display(struct parse_state *st, const char *arg,
                             GError **error)
 {
@@ -266,6 +451,10 @@ static const struct flag flags[] = {
     { "bios", ARG_ONE }, { "device", ARG_ONE }, { "no-reboot", ARG_NONE },
     { "display", ARG_ONE }, { "qmp", ARG_ONE }, { "S", ARG_NONE },
     { "help", ARG_NONE }, { "h", ARG_NONE }, { "version", ARG_NONE },
+    { "cdrom", ARG_ONE }, { "hda", ARG_ONE }, { "hdb", ARG_ONE },
+    { "hdc", ARG_ONE }, { "hdd", ARG_ONE }, { "drive", ARG_ONE },
+    { "boot", ARG_ONE }, { "kernel", ARG_ONE }, { "initrd", ARG_ONE },
+    { "append", ARG_ONE }, { "vga", ARG_ONE }, { "snapshot", ARG_NONE },
 };
 
 static gboolean apply(struct parse_state *st, const char *name, const char *arg,
@@ -327,6 +516,30 @@ static gboolean apply(struct parse_state *st, const char *name, const char *arg,
         st->opts->show_version = TRUE;
         return TRUE;
     }
+    if (strcmp(name, "cdrom") == 0)
+        return opt_legacy_drive(st, "-cdrom", arg, 2, VM_DRIVE_CDROM, error);
+    if (g_str_has_prefix(name, "hd") && strlen(name) == 3)
+        return opt_legacy_drive(st, name - 1, arg, name[2] - 'a', VM_DRIVE_DISK,
+                                error);
+    if (strcmp(name, "drive") == 0)
+        return opt_drive(st, arg, error);
+    if (strcmp(name, "boot") == 0)
+        return opt_boot(st, arg, error);
+    if (strcmp(name, "vga") == 0)
+        return opt_vga(st, arg, error);
+    if (strcmp(name, "snapshot") == 0) {
+        c->snapshot = true;
+        return TRUE;
+    }
+    if (strcmp(name, "kernel") == 0 || strcmp(name, "initrd") == 0 ||
+        strcmp(name, "append") == 0) {
+        char **slot = name[0] == 'k' ? &c->kernel
+                    : name[0] == 'i' ? &c->initrd : &c->append;
+
+        g_free(*slot);
+        *slot = g_strdup(arg);
+        return TRUE;
+    }
     return fail(error, name, "invalid option");
 }
 
@@ -355,6 +568,9 @@ gboolean system_options_parse(int argc, char **argv, struct system_options *opts
         if (!apply(&st, name, flag->takes == ARG_ONE ? argv[++i] : NULL, error))
             return FALSE;
     }
+    if ((opts->config->initrd || opts->config->append) && !opts->config->kernel)
+        return fail(error, opts->config->initrd ? "-initrd" : "-append",
+                    "only allowed with -kernel");
     /* -nographic: the first serial port is the terminal, as in QEMU. */
     if (st.nographic && !st.serial_given)
         g_ptr_array_add(opts->config->serials, g_strdup("stdio"));
@@ -381,6 +597,14 @@ void system_options_print_help(void)
 "  -enable-kvm           same as -accel kvm\n"
 "  -machine|-M pc        machine type (only pc)\n"
 "  -bios FILE            firmware image (default: SeaBIOS from Debian)\n"
+"  -cdrom FILE           ISO image on the IDE secondary master\n"
+"  -hda|-hdb|-hdc|-hdd FILE   IDE disk at index 0-3\n"
+"  -drive file=F[,format=raw|qcow2][,if=ide|virtio][,media=disk|cdrom]\n"
+"         [,index=0-3][,readonly=on][,snapshot=on]\n"
+"  -snapshot             write to temporary overlays, never to the images\n"
+"  -boot [order=]cd[,menu=on]   boot order: c disk, d CD-ROM, n network\n"
+"  -kernel bzImage [-initrd FILE] [-append CMDLINE]   direct Linux boot\n"
+"  -vga std|none         display adapter (default std)\n"
 "  -device loader,file=FILE,addr=ADDR   load a file into guest memory\n"
 "  -device loader,addr=ADDR,data=VALUE,data-len=1|2|4|8\n"
 "  -device isa-debug-exit[,iobase=PORT] a write of V exits with (V<<1)|1\n"

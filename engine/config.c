@@ -15,6 +15,15 @@ static void loader_free(gpointer data)
     g_free(l);
 }
 
+static void drive_free(gpointer data)
+{
+    struct vm_drive *d = data;
+
+    g_free(d->file);
+    g_free(d->format);
+    g_free(d);
+}
+
 struct vm_config *vm_config_new(void)
 {
     struct vm_config *c = g_new0(struct vm_config, 1);
@@ -26,6 +35,9 @@ struct vm_config *vm_config_new(void)
     c->loaders = g_ptr_array_new_with_free_func(loader_free);
     c->serials = g_ptr_array_new_with_free_func(g_free);
     c->debug_exit_port = 0x501;
+    c->drives = g_ptr_array_new_with_free_func(drive_free);
+    c->boot_order = g_strdup("cd");
+    c->vga = g_strdup("std");
     return c;
 }
 
@@ -39,6 +51,12 @@ void vm_config_free(struct vm_config *c)
     g_free(c->debugcon);
     g_ptr_array_unref(c->loaders);
     g_ptr_array_unref(c->serials);
+    g_ptr_array_unref(c->drives);
+    g_free(c->boot_order);
+    g_free(c->kernel);
+    g_free(c->initrd);
+    g_free(c->append);
+    g_free(c->vga);
     g_free(c);
 }
 

@@ -14,6 +14,27 @@ struct vm_loader {
     unsigned data_length;   /* 1, 2, 4 or 8 with data= */
 };
 
+enum vm_drive_interface {
+    VM_DRIVE_IDE,
+    VM_DRIVE_VIRTIO,
+};
+
+enum vm_drive_media {
+    VM_DRIVE_DISK,
+    VM_DRIVE_CDROM,
+};
+
+/* -drive, -hda..-hdd, -cdrom. */
+struct vm_drive {
+    char *file;             /* NULL: an empty CD-ROM drive */
+    char *format;           /* NULL: probe */
+    enum vm_drive_interface interface;
+    enum vm_drive_media media;
+    int index;              /* IDE: 0-3 (channel * 2 + unit); -1: next free */
+    bool read_only;
+    bool snapshot;          /* writes go to a temporary overlay */
+};
+
 struct vm_config {
     char *machine;          /* "pc" */
     char *accel;            /* "kvm", "jit" */
@@ -26,6 +47,14 @@ struct vm_config {
     bool no_reboot;         /* a guest reset ends the VM instead */
     bool debug_exit;        /* isa-debug-exit at debug_exit_port */
     uint16_t debug_exit_port;
+    GPtrArray *drives;      /* struct vm_drive * */
+    char *boot_order;       /* SeaBIOS order: "c" disk, "d" CD-ROM, "n" net */
+    bool boot_menu;
+    char *kernel;           /* direct Linux boot */
+    char *initrd;
+    char *append;
+    char *vga;              /* "std" or "none" */
+    bool snapshot;          /* -snapshot: every disk writes to an overlay */
 };
 
 struct vm_config *vm_config_new(void);

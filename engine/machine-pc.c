@@ -140,6 +140,14 @@ int machine_pc_build(struct machine *m, GError **error)
     uint64_t bios_alias_start;
 
     m->type = "pc";
+    /* FIXME: disks, CD-ROMs and direct kernel boot arrive with the IDE and
+     * boot-loader devices; until then say so instead of ignoring them. */
+    if (m->config->drives->len || m->config->kernel) {
+        g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_CONFIG,
+                    "%s: not supported by this build yet",
+                    m->config->kernel ? "-kernel" : "drives (-cdrom, -hda, -drive)");
+        return -1;
+    }
     if (load_bios(m, &bios_alias_start, error) < 0)
         return -1;
     if (map_ram(m, bios_alias_start, error) < 0)

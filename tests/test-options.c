@@ -56,6 +56,22 @@ static void test_bad_flags(void)
     expect_error((const char *[]){ "-device", "isa-debug-exit,iobase=0x10000", NULL },
                  "iobase=0x10000 is not an I/O port");
     expect_error((const char *[]){ "-display", "gtk", NULL }, "-display: \"gtk\" is not available");
+    expect_error((const char *[]){ "-cdrom", "a.iso", "-hdc", "b.img", NULL },
+                 "-hdc: IDE index 2 (secondary master) is already used");
+    expect_error((const char *[]){ "-drive", "file=a,if=scsi", NULL },
+                 "-drive: if=scsi: known interfaces are ide and virtio");
+    expect_error((const char *[]){ "-drive", "file=a,format=vmdk", NULL },
+                 "-drive: format=vmdk");
+    expect_error((const char *[]){ "-drive", "file=a,index=7", NULL },
+                 "-drive: index=7: IDE indexes are 0 to 3");
+    expect_error((const char *[]){ "-drive", "if=virtio", NULL }, "-drive: a disk needs file=");
+    expect_error((const char *[]){ "-drive", "file=a,if=virtio,media=cdrom", NULL },
+                 "media=cdrom needs if=ide");
+    expect_error((const char *[]){ "-initrd", "initrd.img", NULL },
+                 "-initrd: only allowed with -kernel");
+    expect_error((const char *[]){ "-boot", "order=xyz", NULL }, "-boot: order=xyz");
+    expect_error((const char *[]){ "-boot", "menu=maybe", NULL }, "-boot: menu=maybe");
+    expect_error((const char *[]){ "-vga", "cirrus", NULL }, "-vga: \"cirrus\" is not available");
 }
 
 static void test_bad_setup(void)
