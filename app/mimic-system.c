@@ -85,6 +85,8 @@ int main(int argc, char **argv)
     struct qmp_server *qmp = NULL;
     g_autoptr(GError) error = NULL;
 
+    /* A closed stdout or log pipe must not kill the VM. */
+    signal(SIGPIPE, SIG_IGN);
     if (!system_options_parse(argc, argv, &opts, &error)) {
         g_printerr("mimic-system: %s\n", error->message);
         system_options_clear(&opts);
