@@ -135,11 +135,26 @@ static int add_serial_ports(struct machine *m, GError **error)
     return 0;
 }
 
+/* The board's devices the machine-level services reach. */
+struct pc_board {
+    struct device *pm;
+};
+
+static void pc_power_button(struct machine *m)
+{
+    struct pc_board *pc = m->board;
+
+    acpi_pm_power_button(pc->pm);
+}
+
 int machine_pc_build(struct machine *m, GError **error)
 {
+    struct pc_board *pc = g_new0(struct pc_board, 1);
     uint64_t bios_alias_start;
 
     m->type = "pc";
+    m->board = pc;
+    m->board_free = g_free;
     /* FIXME: disks, CD-ROMs and direct kernel boot arrive with the IDE and
      * boot-loader devices; until then say so instead of ignoring them. */
     if (m->config->drives->len || m->config->kernel) {
@@ -167,8 +182,10 @@ int machine_pc_build(struct machine *m, GError **error)
     }
     if (!post_port_create(m, error))
         return -1;
-    if (!acpi_pm_create(m, PC_ACPI_PM_BASE, error))
+    pc->pm = acpi_pm_create(m, PC_ACPI_PM_BASE, error);
+    if (!pc->pm)
         return -1;
+    m->power_button = pc_power_button;
     if (m->config->debug_exit &&
         !debug_exit_create(m, m->config->debug_exit_port, error))
         return -1;

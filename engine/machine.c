@@ -159,6 +159,8 @@ void machine_destroy(struct machine *m)
             dev->cls->destroy(dev);
     }
     g_ptr_array_unref(m->devices);
+    if (m->board_free)
+        m->board_free(m->board);
     for (unsigned i = 0; i < m->chardevs->len; i++)
         chardev_close(g_ptr_array_index(m->chardevs, i));
     g_ptr_array_unref(m->chardevs);

@@ -32,6 +32,8 @@ typedef void (*machine_request_fn)(struct machine *m, void *opaque);
 
 struct machine {
     const char *type;               /* "pc" */
+    void *board;                    /* the machine type's own state */
+    void (*board_free)(void *board);
     struct vm_config *config;       /* borrowed from the VM */
 
     uint8_t *ram;
@@ -58,6 +60,16 @@ struct machine {
     GCond run_cond;
     bool run;                       /* vCPUs may run */
     bool quit;                      /* vCPU threads must end */
+
+    /*
+     * What the machine type offers front ends; NULL when it has none. Called
+     * on the engine thread without the device lock.
+     */
+    int (*screendump)(struct machine *m, const char *path, GError **error);
+    void (*power_button)(struct machine *m);
+    void (*key_event)(struct machine *m, int keycode, bool down);
+    void (*pointer_event)(struct machine *m, int dx, int dy, int dz,
+                          unsigned buttons);
 
     /* Requests from guest/vCPU threads, consumed by the engine thread. */
     gint requests;                  /* atomic enum machine_request bits */

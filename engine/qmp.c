@@ -9,6 +9,8 @@
 
 #include "engine/qmp.h"
 
+#include "engine/keycodes.h"
+
 #include <errno.h>
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
@@ -39,6 +41,7 @@ struct qmp_server {
     qmp_quit_fn on_quit;
     gpointer on_quit_data;
     gboolean quit_requested;
+    unsigned buttons;           /* pointer buttons held, for input-send-event */
 };
 
 /* A command waiting for the engine's reply. */
@@ -227,8 +230,8 @@ static void on_engine_reply(MimicVm *vm, MimicCommand command,
     g_free(p);
 }
 
-static void send_to_engine(struct qmp_client *c, JsonNode *id,
-                           MimicCommand command, gboolean quit)
+static struct pending *pending_new(struct qmp_client *c, JsonNode *id,
+                                   MimicCommand command, gboolean quit)
 {
     struct pending *p = g_new0(struct pending, 1);
 
@@ -236,7 +239,20 @@ static void send_to_engine(struct qmp_client *c, JsonNode *id,
     p->id = id ? json_node_copy(id) : NULL;
     p->command = command;
     p->quit = quit;
-    mimic_vm_send(c->server->vm, command, on_engine_reply, p);
+    return p;
+}
+
+static void send_to_engine(struct qmp_client *c, JsonNode *id,
+                           MimicCommand command, gboolean quit)
+{
+    mimic_vm_send(c->server->vm, command, on_engine_reply,
+                  pending_new(c, id, command, quit));
+}
+
+static void send_screendump(struct qmp_client *c, JsonNode *id, const char *file)
+{
+    mimic_vm_screendump(c->server->vm, file, on_engine_reply,
+                        pending_new(c, id, MIMIC_COMMAND_SCREENDUMP, FALSE));
 }
 
 static void cmd_query_status(struct qmp_client *c, JsonNode *id)
@@ -273,8 +289,203 @@ static void cmd_query_version(struct qmp_client *c, JsonNode *id)
 
 static const char *const qmp_commands[] = {
     "qmp_capabilities", "query-status", "query-version", "query-commands",
-    "stop", "cont", "system_reset", "quit", "x-query-virtual-clock",
+    "stop", "cont", "system_reset", "system_powerdown", "quit", "screendump",
+    "send-key", "input-send-event", "x-query-virtual-clock",
 };
+
+/* A QKeyCode KeyValue ({"type": "qcode", "data": "a"}) to a Linux key code. */
+static int key_value(JsonNode *node, const char **bad)
+{
+    JsonObject *o;
+    const char *type, *name;
+    int code;
+
+    *bad = "a key must be {\"type\": \"qcode\", \"data\": NAME}";
+    if (!node || !JSON_NODE_HOLDS_OBJECT(node))
+        return -1;
+    o = json_node_get_object(node);
+    type = json_object_get_string_member_with_default(o, "type", NULL);
+    name = json_object_get_string_member_with_default(o, "data", NULL);
+    if (!type || !name)
+        return -1;
+    if (strcmp(type, "qcode") != 0) {
+        *bad = "only qcode keys are supported";
+        return -1;
+    }
+    code = keycode_from_qcode(name);
+    if (code < 0)
+        *bad = "unknown key name";
+    return code;
+}
+
+struct key_release {
+    MimicVm *vm;
+    unsigned count;
+    MimicInputEvent events[];
+};
+
+static gboolean release_keys(gpointer data)
+{
+    struct key_release *r = data;
+
+    mimic_vm_send_input(r->vm, r->events, r->count, NULL, NULL);
+    return G_SOURCE_REMOVE;
+}
+
+/* send-key: press the keys in order, release them in reverse after hold-time. */
+static void cmd_send_key(struct qmp_client *c, JsonNode *id, JsonObject *args)
+{
+    JsonArray *keys = args && json_object_has_member(args, "keys")
+                          ? json_object_get_array_member(args, "keys") : NULL;
+    gint64 hold = args ? json_object_get_int_member_with_default(args, "hold-time",
+                                                                 100) : 100;
+    unsigned n = keys ? json_array_get_length(keys) : 0;
+    g_autofree MimicInputEvent *down = g_new0(MimicInputEvent, MAX(n, 1));
+    struct key_release *up;
+    const char *bad = NULL;
+
+    if (n == 0 || n > 16 || hold < 0 || hold > 60000) {
+        send_error(c, id, "GenericError",
+                   "send-key needs 'keys' (1 to 16 keys) and a hold-time of "
+                   "0 to 60000 ms");
+        return;
+    }
+    up = g_malloc0(sizeof(*up) + n * sizeof(up->events[0]));
+    up->vm = c->server->vm;
+    up->count = n;
+    for (unsigned i = 0; i < n; i++) {
+        int code = key_value(json_array_get_element(keys, i), &bad);
+
+        if (code < 0) {
+            g_autofree char *desc = g_strdup_printf("send-key: key %u: %s", i, bad);
+
+            g_free(up);
+            send_error(c, id, "GenericError", desc);
+            return;
+        }
+        down[i] = (MimicInputEvent){ .kind = MIMIC_INPUT_KEY, .keycode = code,
+                                     .down = TRUE };
+        up->events[n - 1 - i] = (MimicInputEvent){ .kind = MIMIC_INPUT_KEY,
+                                                   .keycode = code };
+    }
+    mimic_vm_send_input(c->server->vm, down, n, NULL, NULL);
+    g_timeout_add_full(G_PRIORITY_DEFAULT, hold, release_keys, up, g_free);
+    send_return(c, id, NULL);
+}
+
+static unsigned button_bit(const char *name)
+{
+    if (strcmp(name, "left") == 0)
+        return MIMIC_BUTTON_LEFT;
+    if (strcmp(name, "right") == 0)
+        return MIMIC_BUTTON_RIGHT;
+    if (strcmp(name, "middle") == 0)
+        return MIMIC_BUTTON_MIDDLE;
+    return 0;
+}
+
+/* input-send-event: key, btn and rel events, as QEMU's InputEvent union. */
+static void cmd_input_send_event(struct qmp_client *c, JsonNode *id,
+                                 JsonObject *args)
+{
+    JsonArray *list = args && json_object_has_member(args, "events")
+                          ? json_object_get_array_member(args, "events") : NULL;
+    unsigned n = list ? json_array_get_length(list) : 0;
+    g_autofree MimicInputEvent *events = g_new0(MimicInputEvent, MAX(n, 1));
+    struct qmp_server *s = c->server;
+    unsigned buttons = s->buttons;
+    const char *bad = "events must be a list of {\"type\", \"data\"}";
+
+    if (n == 0)
+        goto bad;
+    for (unsigned i = 0; i < n; i++) {
+        JsonNode *node = json_array_get_element(list, i);
+        JsonObject *e, *data;
+        const char *type;
+
+        if (!JSON_NODE_HOLDS_OBJECT(node))
+            goto bad;
+        e = json_node_get_object(node);
+        type = json_object_get_string_member_with_default(e, "type", "");
+        data = json_object_has_member(e, "data")
+                   ? json_object_get_object_member(e, "data") : NULL;
+        if (!data)
+            goto bad;
+        if (strcmp(type, "key") == 0) {
+            int code = key_value(json_object_get_member(data, "key"), &bad);
+
+            if (code < 0)
+                goto bad;
+            events[i] = (MimicInputEvent){
+                .kind = MIMIC_INPUT_KEY, .keycode = code,
+                .down = json_object_get_boolean_member_with_default(data, "down",
+                                                                    FALSE) };
+        } else if (strcmp(type, "btn") == 0) {
+            const char *name = json_object_get_string_member_with_default(
+                data, "button", "");
+            gboolean pressed = json_object_get_boolean_member_with_default(
+                data, "down", FALSE);
+            unsigned bit = button_bit(name);
+            int dz = strcmp(name, "wheel-up") == 0 ? -1
+                   : strcmp(name, "wheel-down") == 0 ? 1 : 0;
+
+            if (!bit && !dz) {
+                bad = "unknown button";
+                goto bad;
+            }
+            buttons = pressed ? buttons | bit : buttons & ~bit;
+            events[i] = (MimicInputEvent){ .kind = MIMIC_INPUT_POINTER,
+                                           .dz = pressed ? dz : 0,
+                                           .buttons = buttons };
+        } else if (strcmp(type, "rel") == 0) {
+            const char *axis = json_object_get_string_member_with_default(
+                data, "axis", "");
+            gint64 value = json_object_get_int_member_with_default(data, "value", 0);
+
+            if (value < -4096 || value > 4096 ||
+                (strcmp(axis, "x") != 0 && strcmp(axis, "y") != 0)) {
+                bad = "rel events need axis x or y and a value within 4096";
+                goto bad;
+            }
+            events[i] = (MimicInputEvent){ .kind = MIMIC_INPUT_POINTER,
+                                           .dx = axis[0] == 'x' ? value : 0,
+                                           .dy = axis[0] == 'y' ? value : 0,
+                                           .buttons = buttons };
+        } else {
+            bad = "only key, btn and rel events are supported";
+            goto bad;
+        }
+    }
+    s->buttons = buttons;
+    mimic_vm_send_input(s->vm, events, n, NULL, NULL);
+    send_return(c, id, NULL);
+    return;
+
+bad: {
+        g_autofree char *desc = g_strdup_printf("input-send-event: %s", bad);
+
+        send_error(c, id, "GenericError", desc);
+    }
+}
+
+static void cmd_screendump(struct qmp_client *c, JsonNode *id, JsonObject *args)
+{
+    const char *file = args ? json_object_get_string_member_with_default(
+                                  args, "filename", NULL) : NULL;
+    const char *format = args ? json_object_get_string_member_with_default(
+                                    args, "format", "png") : "png";
+
+    if (!file || !*file) {
+        send_error(c, id, "GenericError", "screendump needs 'filename'");
+        return;
+    }
+    if (strcmp(format, "png") != 0) {
+        send_error(c, id, "GenericError",
+                   "screendump: only format 'png' is supported");
+        return;
+    }
+    send_screendump(c, id, file);
+}
 
 static void cmd_query_commands(struct qmp_client *c, JsonNode *id)
 {
@@ -295,6 +506,9 @@ static void execute(struct qmp_client *c, JsonObject *request)
 {
     JsonNode *id = json_object_get_member(request, "id");
     JsonNode *exec = json_object_get_member(request, "execute");
+    JsonNode *args_node = json_object_get_member(request, "arguments");
+    JsonObject *args = args_node && JSON_NODE_HOLDS_OBJECT(args_node)
+                           ? json_node_get_object(args_node) : NULL;
     const char *name;
     MimicVmState state;
 
@@ -346,6 +560,14 @@ static void execute(struct qmp_client *c, JsonObject *request)
         send_to_engine(c, id, MIMIC_COMMAND_RESET, FALSE);
     } else if (strcmp(name, "quit") == 0) {
         send_to_engine(c, id, MIMIC_COMMAND_QUIT, TRUE);
+    } else if (strcmp(name, "system_powerdown") == 0) {
+        send_to_engine(c, id, MIMIC_COMMAND_POWER_BUTTON, FALSE);
+    } else if (strcmp(name, "screendump") == 0) {
+        cmd_screendump(c, id, args);
+    } else if (strcmp(name, "send-key") == 0) {
+        cmd_send_key(c, id, args);
+    } else if (strcmp(name, "input-send-event") == 0) {
+        cmd_input_send_event(c, id, args);
     } else {
         g_autofree char *desc = g_strdup_printf("The command %s has not been found",
                                                 name);

@@ -8,6 +8,8 @@
 
 #include "engine/vm.h"
 
+#include <string.h>
+
 #include "engine/command-queue.h"
 #include "engine/machine.h"
 
@@ -78,6 +80,9 @@ static const char *command_name(MimicCommand command)
     case MIMIC_COMMAND_RESET: return "reset";
     case MIMIC_COMMAND_POWER_DOWN: return "power down";
     case MIMIC_COMMAND_QUIT: return "quit";
+    case MIMIC_COMMAND_POWER_BUTTON: return "press the power button";
+    case MIMIC_COMMAND_SCREENDUMP: return "take a screendump";
+    case MIMIC_COMMAND_INPUT: return "send input";
     }
     return "unknown command";
 }
@@ -96,7 +101,12 @@ gboolean mimic_vm_command_allowed(MimicVmState state, MimicCommand command)
     case MIMIC_COMMAND_POWER_DOWN:
         return state == MIMIC_VM_RUNNING || state == MIMIC_VM_PAUSED;
     case MIMIC_COMMAND_QUIT:
+    case MIMIC_COMMAND_SCREENDUMP:
         return TRUE;
+    case MIMIC_COMMAND_POWER_BUTTON:
+        return state == MIMIC_VM_RUNNING;
+    case MIMIC_COMMAND_INPUT:
+        return state == MIMIC_VM_RUNNING || state == MIMIC_VM_PAUSED;
     }
     return FALSE;
 }
@@ -243,6 +253,25 @@ static int do_reset(MimicVm *vm, MimicReason reason, GError **error)
     return 0;
 }
 
+struct input_batch {
+    unsigned count;
+    MimicInputEvent events[];
+};
+
+static void deliver_input(MimicVm *vm, const struct input_batch *batch)
+{
+    struct machine *m = vm->machine;
+
+    for (unsigned i = 0; i < batch->count; i++) {
+        const MimicInputEvent *e = &batch->events[i];
+
+        if (e->kind == MIMIC_INPUT_KEY && m->key_event)
+            m->key_event(m, e->keycode, e->down);
+        else if (e->kind == MIMIC_INPUT_POINTER && m->pointer_event)
+            m->pointer_event(m, e->dx, e->dy, e->dz, e->buttons);
+    }
+}
+
 static void handle_command(void *opaque, struct command *cmd)
 {
     MimicVm *vm = opaque;
@@ -295,6 +324,26 @@ static void handle_command(void *opaque, struct command *cmd)
         g_main_loop_quit(vm->loop);
         return;
     }
+    case MIMIC_COMMAND_POWER_BUTTON:
+        if (!vm->machine->power_button)
+            error = g_error_new_literal(MIMIC_ERROR, MIMIC_ERROR_FAILED,
+                                        "this machine has no power button");
+        else
+            vm->machine->power_button(vm->machine);
+        command_complete(cmd, error ? -1 : 0, error);
+        return;
+    case MIMIC_COMMAND_SCREENDUMP:
+        if (!vm->machine->screendump)
+            error = g_error_new_literal(MIMIC_ERROR, MIMIC_ERROR_FAILED,
+                                        "this machine has no display");
+        else
+            vm->machine->screendump(vm->machine, command_payload(cmd), &error);
+        command_complete(cmd, error ? -1 : 0, error);
+        return;
+    case MIMIC_COMMAND_INPUT:
+        deliver_input(vm, command_payload(cmd));
+        command_complete(cmd, 0, NULL);
+        return;
     }
     if (error && command != MIMIC_COMMAND_QUIT) {
         GError *copy = g_error_copy(error);
@@ -459,6 +508,37 @@ void mimic_vm_send(MimicVm *vm, MimicCommand command, MimicReplyFunc reply,
     c->func = reply;
     c->user_data = user_data;
     command_queue_push(vm->queue, command, NULL, NULL, reply_trampoline, c);
+}
+
+void mimic_vm_screendump(MimicVm *vm, const char *path, MimicReplyFunc reply,
+                         gpointer user_data)
+{
+    struct reply_closure *c = g_new0(struct reply_closure, 1);
+
+    g_return_if_fail(vm != NULL && path != NULL);
+    c->vm = vm;
+    c->func = reply;
+    c->user_data = user_data;
+    command_queue_push(vm->queue, MIMIC_COMMAND_SCREENDUMP, g_strdup(path),
+                       g_free, reply_trampoline, c);
+}
+
+void mimic_vm_send_input(MimicVm *vm, const MimicInputEvent *events,
+                         unsigned count, MimicReplyFunc reply,
+                         gpointer user_data)
+{
+    struct reply_closure *c = g_new0(struct reply_closure, 1);
+    struct input_batch *batch;
+
+    g_return_if_fail(vm != NULL && (events || count == 0));
+    batch = g_malloc(sizeof(*batch) + count * sizeof(batch->events[0]));
+    batch->count = count;
+    memcpy(batch->events, events, count * sizeof(batch->events[0]));
+    c->vm = vm;
+    c->func = reply;
+    c->user_data = user_data;
+    command_queue_push(vm->queue, MIMIC_COMMAND_INPUT, batch, g_free,
+                       reply_trampoline, c);
 }
 
 guint mimic_vm_subscribe(MimicVm *vm, MimicEventFunc func, gpointer user_data)

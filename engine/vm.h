@@ -28,7 +28,25 @@ typedef enum {
     MIMIC_COMMAND_RESET,        /* RUNNING/PAUSED: reset, same state */
     MIMIC_COMMAND_POWER_DOWN,   /* RUNNING/PAUSED -> SHUTDOWN (pull the plug) */
     MIMIC_COMMAND_QUIT,         /* stop everything, end the engine thread */
+    MIMIC_COMMAND_POWER_BUTTON, /* RUNNING: press the ACPI power button */
+    MIMIC_COMMAND_SCREENDUMP,   /* any state: write the screen as PNG */
+    MIMIC_COMMAND_INPUT,        /* RUNNING/PAUSED: keyboard and pointer events */
 } MimicCommand;
+
+/* Pointer buttons for MimicInputEvent. */
+enum {
+    MIMIC_BUTTON_LEFT = 1 << 0,
+    MIMIC_BUTTON_RIGHT = 1 << 1,
+    MIMIC_BUTTON_MIDDLE = 1 << 2,
+};
+
+typedef struct {
+    enum { MIMIC_INPUT_KEY, MIMIC_INPUT_POINTER } kind;
+    int keycode;                /* Linux KEY_* code (engine/keycodes.h) */
+    gboolean down;
+    int dx, dy, dz;             /* relative motion and wheel */
+    unsigned buttons;           /* MIMIC_BUTTON_* held after this event */
+} MimicInputEvent;
 
 typedef enum {
     MIMIC_EVENT_STATE_CHANGED,
@@ -74,6 +92,14 @@ void mimic_vm_free(MimicVm *vm);
 /* Replies come in the caller's thread-default main context. */
 void mimic_vm_send(MimicVm *vm, MimicCommand command, MimicReplyFunc reply,
                    gpointer user_data);
+/* Write the guest screen to @path as PNG. */
+void mimic_vm_screendump(MimicVm *vm, const char *path, MimicReplyFunc reply,
+                         gpointer user_data);
+/* Deliver @count input events in order. */
+void mimic_vm_send_input(MimicVm *vm, const MimicInputEvent *events,
+                         unsigned count, MimicReplyFunc reply,
+                         gpointer user_data);
+
 /* Events come in the caller's thread-default main context. */
 guint mimic_vm_subscribe(MimicVm *vm, MimicEventFunc func, gpointer user_data);
 void mimic_vm_unsubscribe(MimicVm *vm, guint id);

@@ -227,6 +227,34 @@ static void test_pause_resume_reset_quit(void)
         wait_for_output(out, "tick ", ticks + 1);
     }
 
+    /* The power button is pressed (this guest ignores the SCI and runs on). */
+    qmp_ok(&q, "{\"execute\": \"system_powerdown\"}");
+    status = qmp_status(&q);
+    g_assert_cmpstr(status, ==, "running");
+    g_clear_pointer(&status, g_free);
+
+    /* Input: well-formed events are taken, malformed ones named. */
+    qmp_ok(&q, "{\"execute\": \"send-key\", \"arguments\": {\"keys\": "
+               "[{\"type\": \"qcode\", \"data\": \"ctrl\"}, "
+               "{\"type\": \"qcode\", \"data\": \"alt\"}], \"hold-time\": 10}}");
+    g_clear_pointer(&klass, g_free);
+    klass = qmp_error_class(&q, "{\"execute\": \"send-key\", \"arguments\": "
+                                "{\"keys\": [{\"type\": \"qcode\", "
+                                "\"data\": \"no-such-key\"}]}}");
+    g_assert_cmpstr(klass, ==, "GenericError");
+    qmp_ok(&q, "{\"execute\": \"input-send-event\", \"arguments\": {\"events\": "
+               "[{\"type\": \"rel\", \"data\": {\"axis\": \"x\", \"value\": 5}}, "
+               "{\"type\": \"btn\", \"data\": {\"down\": true, "
+               "\"button\": \"left\"}}]}}");
+    g_clear_pointer(&klass, g_free);
+    klass = qmp_error_class(&q, "{\"execute\": \"input-send-event\", "
+                                "\"arguments\": {\"events\": [{\"type\": "
+                                "\"abs\", \"data\": {}}]}}");
+    g_assert_cmpstr(klass, ==, "GenericError");
+    g_clear_pointer(&klass, g_free);
+    klass = qmp_error_class(&q, "{\"execute\": \"screendump\"}");
+    g_assert_cmpstr(klass, ==, "GenericError");
+
     /* Reset: the guest starts over and prints its banner again. */
     qmp_ok(&q, "{\"execute\": \"system_reset\"}");
     qmp_wait_event(&q, "RESET");

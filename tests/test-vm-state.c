@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The VM state machine: only legal transitions are allowed. */
+#include "engine/keycodes.h"
 #include "engine/vm.h"
 
 static void test_transitions(void)
 {
-    /* Rows: state; columns: START PAUSE RESUME RESET POWER_DOWN QUIT. */
-    static const gboolean table[5][6] = {
-        [MIMIC_VM_CREATED]  = { 1, 0, 0, 0, 0, 1 },
-        [MIMIC_VM_RUNNING]  = { 0, 1, 0, 1, 1, 1 },
-        [MIMIC_VM_PAUSED]   = { 0, 0, 1, 1, 1, 1 },
-        [MIMIC_VM_SHUTDOWN] = { 1, 0, 0, 0, 0, 1 },
-        [MIMIC_VM_FAILED]   = { 1, 0, 0, 0, 0, 1 },
+    /*
+     * Rows: state; columns: START PAUSE RESUME RESET POWER_DOWN QUIT
+     * POWER_BUTTON SCREENDUMP INPUT.
+     */
+    static const gboolean table[5][9] = {
+        [MIMIC_VM_CREATED]  = { 1, 0, 0, 0, 0, 1, 0, 1, 0 },
+        [MIMIC_VM_RUNNING]  = { 0, 1, 0, 1, 1, 1, 1, 1, 1 },
+        [MIMIC_VM_PAUSED]   = { 0, 0, 1, 1, 1, 1, 0, 1, 1 },
+        [MIMIC_VM_SHUTDOWN] = { 1, 0, 0, 0, 0, 1, 0, 1, 0 },
+        [MIMIC_VM_FAILED]   = { 1, 0, 0, 0, 0, 1, 0, 1, 0 },
     };
 
     for (int s = MIMIC_VM_CREATED; s <= MIMIC_VM_FAILED; s++)
-        for (int c = MIMIC_COMMAND_START; c <= MIMIC_COMMAND_QUIT; c++)
+        for (int c = MIMIC_COMMAND_START; c <= MIMIC_COMMAND_INPUT; c++)
             g_assert_cmpint(mimic_vm_command_allowed(s, c), ==, table[s][c]);
 }
 
@@ -50,11 +54,23 @@ static void test_parse_size(void)
     g_assert_false(vm_parse_size("1.", 1, &v));
 }
 
+static void test_keycodes(void)
+{
+    g_assert_cmpint(keycode_from_qcode("a"), ==, 30);        /* KEY_A */
+    g_assert_cmpint(keycode_from_qcode("ret"), ==, 28);      /* KEY_ENTER */
+    g_assert_cmpint(keycode_from_qcode("f12"), ==, 88);      /* KEY_F12 */
+    g_assert_cmpint(keycode_from_qcode("kp_enter"), ==, 96); /* KEY_KPENTER */
+    g_assert_cmpint(keycode_from_qcode("no-such-key"), ==, -1);
+    g_assert_cmpstr(keycode_to_qcode(57), ==, "spc");
+    g_assert_null(keycode_to_qcode(100000));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/vm/transitions", test_transitions);
     g_test_add_func("/vm/state-names", test_names);
     g_test_add_func("/vm/parse-size", test_parse_size);
+    g_test_add_func("/vm/keycodes", test_keycodes);
     return g_test_run();
 }
