@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The interpreter loop (fetch, decode, call the handler, commit RIP), reset
+ * state, and conversion to and from struct x86_cpu_state.
+ */
+#include "jit/x86/cpu.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "jit/x86/decode.h"
+#include "jit/x86/ops.h"
+
+/* Default TSC: the host's monotonic clock in nanoseconds (a 1 GHz TSC). */
+static uint64_t monotonic_tsc(void *opaque)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void x86_cpu_init(struct x86_cpu *cpu, struct memory_map *memory)
+{
+    memset(cpu, 0, sizeof(*cpu));
+    cpu->memory = memory;
+    cpu->read_tsc = monotonic_tsc;
+    x86_cpu_reset(cpu);
+}
+
+static void load_segment(struct x86_segment_cache *s, uint16_t selector,
+                         uint64_t base, uint32_t limit, uint16_t flags)
+{
+    s->selector = selector;
+    s->base = base;
+    s->limit = limit;
+    s->flags = flags;
+}
+
+/* Derive the execution mode from CR0.PE, EFER.LMA, CS.L/D and RFLAGS.VM. */
+static void update_mode(struct x86_cpu *cpu)
+{
+    uint16_t cs = cpu->seg[X86_CS].flags;
+    bool db = cs & X86_SEGF_DB;
+
+    if (!(cpu->cr0 & 1))
+        cpu->mode = X86_MODE_REAL;
+    else if (cpu->efer & (1u << 10))
+        cpu->mode = (cs & X86_SEGF_L) ? X86_MODE_LONG64
+                  : db ? X86_MODE_COMPAT32 : X86_MODE_COMPAT16;
+    else
+        cpu->mode = db ? X86_MODE_PROT32 : X86_MODE_PROT16;
+    /* FIXME: virtual-8086 mode (RFLAGS.VM) runs as real mode at CPL 3. */
+    x86_tlb_flush(cpu);
+}
+
+/* SDM vol. 3, 9.1.1, table 9-1. */
+void x86_cpu_reset(struct x86_cpu *cpu)
+{
+    const uint16_t data = 0x3 | X86_SEGF_S | X86_SEGF_P;   /* read/write, accessed */
+    const uint16_t code = 0xb | X86_SEGF_S | X86_SEGF_P;   /* execute/read, accessed */
+
+    memset(cpu->gpr, 0, sizeof(cpu->gpr));
+    memset(&cpu->rest, 0, sizeof(cpu->rest));
+    cpu->gpr[X86_RDX] = 0x00000610;     /* CPUID.1:EAX */
+    cpu->rip = 0xfff0;
+    cpu->rflags = 2;
+    for (unsigned i = 0; i < X86_SEG_COUNT; i++)
+        load_segment(&cpu->seg[i], 0, 0, 0xffff, data);
+    load_segment(&cpu->seg[X86_CS], 0xf000, 0xffff0000, 0xffff, code);
+    cpu->cr0 = 0x60000010;
+    cpu->cr2 = cpu->cr3 = cpu->cr4 = cpu->cr8 = cpu->efer = 0;
+    cpu->rest.gdt.limit = cpu->rest.idt.limit = 0xffff;
+    cpu->rest.ldt.limit = cpu->rest.tr.limit = 0xffff;
+    cpu->rest.ldt.type = 2;
+    cpu->rest.ldt.present = cpu->rest.tr.present = 1;
+    cpu->rest.tr.type = 3;
+    cpu->rest.dr[6] = 0xffff0ff0;
+    cpu->rest.dr[7] = 0x400;
+    cpu->rest.xcr0 = 1;
+    cpu->rest.apic_base = 0xfee00000 | (1u << 11) | (1u << 8);
+    cpu->rest.mp_state = X86_MP_RUNNABLE;
+    cpu->tsc_offset = 0 - cpu->read_tsc(cpu->tsc_opaque);
+    update_mode(cpu);
+}
+
+void x86_cpu_set_flat64(struct x86_cpu *cpu)
+{
+    const uint16_t data = 0x3 | X86_SEGF_S | X86_SEGF_P | (3 << X86_SEGF_DPL_SHIFT) |
+                          X86_SEGF_DB | X86_SEGF_G;
+    const uint16_t code = 0xb | X86_SEGF_S | X86_SEGF_P | (3 << X86_SEGF_DPL_SHIFT) |
+                          X86_SEGF_L | X86_SEGF_G;
+
+    for (unsigned i = 0; i < X86_SEG_COUNT; i++)
+        load_segment(&cpu->seg[i], 0, 0, 0xffffffff, data);
+    load_segment(&cpu->seg[X86_CS], 0x33, 0, 0xffffffff, code);
+    cpu->seg[X86_SS].selector = 0x2b;
+    cpu->cr0 = 0x80000011;      /* PG PE ET; FIXME: paging is not walked yet */
+    cpu->cr4 = 1u << 5;         /* PAE */
+    cpu->efer = (1u << 8) | (1u << 10);     /* LME LMA */
+    cpu->rflags = 0x202;
+    update_mode(cpu);
+}
+
+static void segment_to_state(struct x86_segment *d, const struct x86_segment_cache *s)
+{
+    d->base = s->base;
+    d->limit = s->limit;
+    d->selector = s->selector;
+    d->type = s->flags & X86_SEGF_TYPE;
+    d->s = !!(s->flags & X86_SEGF_S);
+    d->dpl = (s->flags & X86_SEGF_DPL) >> X86_SEGF_DPL_SHIFT;
+    d->present = !!(s->flags & X86_SEGF_P);
+    d->avl = !!(s->flags & X86_SEGF_AVL);
+    d->l = !!(s->flags & X86_SEGF_L);
+    d->db = !!(s->flags & X86_SEGF_DB);
+    d->g = !!(s->flags & X86_SEGF_G);
+    d->unusable = !!(s->flags & X86_SEGF_UNUSABLE);
+}
+
+static void segment_from_state(struct x86_segment_cache *d, const struct x86_segment *s)
+{
+    d->base = s->base;
+    d->limit = s->limit;
+    d->selector = s->selector;
+    d->flags = (s->type & X86_SEGF_TYPE) | (s->s ? X86_SEGF_S : 0) |
+               ((s->dpl & 3) << X86_SEGF_DPL_SHIFT) | (s->present ? X86_SEGF_P : 0) |
+               (s->avl ? X86_SEGF_AVL : 0) | (s->l ? X86_SEGF_L : 0) |
+               (s->db ? X86_SEGF_DB : 0) | (s->g ? X86_SEGF_G : 0) |
+               (s->unusable ? X86_SEGF_UNUSABLE : 0);
+}
+
+/* The state's segment fields in enum x86_seg order. */
+static struct x86_segment *state_segment(struct x86_cpu_state *state, unsigned seg)
+{
+    struct x86_segment *order[X86_SEG_COUNT] = {
+        &state->es, &state->cs, &state->ss, &state->ds, &state->fs, &state->gs,
+    };
+
+    return order[seg];
+}
+
+void x86_cpu_get_state(const struct x86_cpu *cpu, struct x86_cpu_state *state)
+{
+    *state = cpu->rest;
+    memcpy(state->gpr, cpu->gpr, sizeof(state->gpr));
+    state->rip = cpu->rip;
+    state->rflags = cpu->rflags;
+    for (unsigned i = 0; i < X86_SEG_COUNT; i++)
+        segment_to_state(state_segment(state, i), &cpu->seg[i]);
+    state->cr0 = cpu->cr0;
+    state->cr2 = cpu->cr2;
+    state->cr3 = cpu->cr3;
+    state->cr4 = cpu->cr4;
+    state->cr8 = cpu->cr8;
+    state->efer = cpu->efer;
+}
+
+void x86_cpu_set_state(struct x86_cpu *cpu, const struct x86_cpu_state *state)
+{
+    struct x86_cpu_state copy = *state;
+
+    cpu->rest = *state;
+    memcpy(cpu->gpr, state->gpr, sizeof(cpu->gpr));
+    cpu->rip = state->rip;
+    cpu->rflags = state->rflags;
+    for (unsigned i = 0; i < X86_SEG_COUNT; i++)
+        segment_from_state(&cpu->seg[i], state_segment(&copy, i));
+    cpu->cr0 = state->cr0;
+    cpu->cr2 = state->cr2;
+    cpu->cr3 = state->cr3;
+    cpu->cr4 = state->cr4;
+    cpu->cr8 = state->cr8;
+    cpu->efer = state->efer;
+    update_mode(cpu);
+}
+
+void x86_cpu_stop(struct x86_cpu *cpu)
+{
+    __atomic_store_n(&cpu->stop_requested, true, __ATOMIC_RELEASE);
+}
+
+/* Wrap the instruction pointer to the code size outside 64-bit mode. */
+static uint64_t wrap_ip(const struct x86_cpu *cpu, uint64_t ip)
+{
+    switch (cpu->mode) {
+    case X86_MODE_LONG64:
+        return ip;
+    case X86_MODE_PROT32:
+    case X86_MODE_COMPAT32:
+        return (uint32_t)ip;
+    default:
+        return (uint16_t)ip;
+    }
+}
+
+/* One instruction; raises through cpu->fault. */
+static void step(struct x86_cpu *cpu)
+{
+    uint8_t bytes[X86_MAX_INSN_LENGTH];
+    struct x86_insn insn;
+    uint64_t linear = x86_long64(cpu) ? cpu->rip
+                    : (uint32_t)(cpu->seg[X86_CS].base + cpu->rip);
+    unsigned available = X86_PAGE_SIZE - (linear & ~X86_PAGE_MASK);
+    enum x86_decode_result result;
+
+    if (available > X86_MAX_INSN_LENGTH)
+        available = X86_MAX_INSN_LENGTH;
+    x86_linear_fetch(cpu, linear, bytes, available);
+    result = x86_decode(&insn, bytes, available, cpu->mode);
+    if (result == X86_DECODE_MORE) {
+        x86_linear_fetch(cpu, linear + available, bytes + available,
+                         X86_MAX_INSN_LENGTH - available);
+        result = x86_decode(&insn, bytes, X86_MAX_INSN_LENGTH, cpu->mode);
+    }
+    if (result == X86_DECODE_GP)
+        x86_raise_error(cpu, X86_EXC_GP, 0);
+    if (result == X86_DECODE_UD)
+        x86_raise(cpu, X86_EXC_UD);
+    cpu->insn = &insn;
+    cpu->next_rip = wrap_ip(cpu, cpu->rip + insn.length);
+    insn.handler(cpu, &insn);
+    cpu->rip = cpu->next_rip;
+    cpu->instructions++;
+}
+
+enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
+{
+    cpu->budget_left = budget;
+    cpu->exit_requested = false;
+    if (sigsetjmp(cpu->fault, 0)) {
+        cpu->fault_armed = false;
+        cpu->insn = NULL;
+        return X86_EXIT_EXCEPTION;
+    }
+    cpu->fault_armed = true;
+    while (cpu->budget_left) {
+        if (__atomic_load_n(&cpu->stop_requested, __ATOMIC_ACQUIRE)) {
+            cpu->stop_requested = false;
+            cpu->fault_armed = false;
+            return X86_EXIT_STOP;
+        }
+        cpu->exception_has_error = false;
+        step(cpu);
+        cpu->budget_left--;
+        if (cpu->exit_requested) {
+            cpu->fault_armed = false;
+            return cpu->exit_request;
+        }
+    }
+    cpu->fault_armed = false;
+    return X86_EXIT_BUDGET;
+}

@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The memory access path: effective address -> linear (segmentation) ->
+ * soft TLB -> guest physical memory map; plus the stack and branch helpers
+ * every handler shares (Intel SDM vol. 3, 3.3-3.4 and 4.10; vol. 1, 6.2).
+ */
+#include "jit/x86/cpu.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/memory.h"
+#include "jit/x86/ops.h"
+
+_Noreturn void x86_raise_error(struct x86_cpu *cpu, unsigned vector,
+                               uint32_t error_code)
+{
+    cpu->exception_vector = vector;
+    cpu->exception_has_error = true;
+    cpu->exception_error = error_code;
+    if (!cpu->fault_armed) {
+        fprintf(stderr, "x86: exception %u outside the execution loop\n", vector);
+        abort();
+    }
+    siglongjmp(cpu->fault, 1);
+}
+
+_Noreturn void x86_raise(struct x86_cpu *cpu, unsigned vector)
+{
+    x86_raise_error(cpu, vector, 0);
+}
+
+unsigned x86_cpl(const struct x86_cpu *cpu)
+{
+    if (cpu->mode == X86_MODE_REAL)
+        return 0;
+    if (cpu->rflags & X86_VM)
+        return 3;
+    return cpu->seg[X86_CS].selector & 3;
+}
+
+uint64_t x86_effective_address(const struct x86_cpu *cpu,
+                               const struct x86_insn *insn)
+{
+    uint64_t ea = (uint64_t)insn->disp;
+
+    if (insn->base == X86_REG_RIP)
+        ea += cpu->next_rip;
+    else if (insn->base != X86_REG_NONE)
+        ea += cpu->gpr[insn->base];
+    if (insn->index != X86_REG_NONE)
+        ea += cpu->gpr[insn->index] * insn->scale;
+    return ea & x86_mask(insn->addrsize);
+}
+
+static bool canonical(uint64_t linear)
+{
+    return (uint64_t)((int64_t)(linear << 16) >> 16) == linear;
+}
+
+/*
+ * Segment base plus offset. 64-bit mode uses only the FS and GS bases and
+ * checks canonical form (#SS for the stack, else #GP, SDM vol. 3, 3.3.7.1).
+ * FIXME: limit and type checks of protected mode (SDM vol. 3, 5.3).
+ */
+static uint64_t linear_address(struct x86_cpu *cpu, unsigned seg, uint64_t offset,
+                               unsigned size)
+{
+    if (x86_long64(cpu)) {
+        uint64_t linear = offset;
+
+        if (seg == X86_FS || seg == X86_GS)
+            linear += cpu->seg[seg].base;
+        if (!canonical(linear) || !canonical(linear + size - 1))
+            x86_raise_error(cpu, seg == X86_SS ? X86_EXC_SS : X86_EXC_GP, 0);
+        return linear;
+    }
+    return (uint32_t)(cpu->seg[seg].base + offset);
+}
+
+enum access { ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC };
+
+void x86_tlb_flush(struct x86_cpu *cpu)
+{
+    memset(cpu->tlb, 0xff, sizeof(cpu->tlb));
+}
+
+/*
+ * Linear to physical. This is the hook for the page walk (SDM vol. 3, ch. 4);
+ * with CR0.PG clear the two are equal.
+ * FIXME: 32-bit, PAE and 4-level paging with #PF error codes.
+ */
+static uint64_t translate(struct x86_cpu *cpu, uint64_t linear, enum access access)
+{
+    return linear;
+}
+
+/* Refill the TLB entry of @linear's page for @access. */
+static struct x86_tlb_entry *tlb_fill(struct x86_cpu *cpu, uint64_t linear,
+                                      enum access access)
+{
+    uint64_t page = linear & X86_PAGE_MASK;
+    struct x86_tlb_entry *e = &cpu->tlb[(linear >> X86_PAGE_SHIFT) & (X86_TLB_SIZE - 1)];
+    uint64_t physical = translate(cpu, page, access);
+    const struct memory_region *r = memory_map_lookup(cpu->memory, physical);
+
+    if (e->tag_read != page && e->tag_write != page && e->tag_exec != page)
+        e->tag_read = e->tag_write = e->tag_exec = ~0ull;
+    e->physical = physical;
+    e->direct = false;
+    if (r && r->kind != MEMORY_REGION_IO && physical >= r->base &&
+        physical + X86_PAGE_SIZE <= r->base + r->size) {
+        e->addend = (uintptr_t)(r->host + (physical - r->base)) - (uintptr_t)page;
+        /* ROM pages take writes through the dispatch path, which drops them. */
+        e->direct = !(r->kind == MEMORY_REGION_ROM && access == ACCESS_WRITE);
+    }
+    switch (access) {
+    case ACCESS_READ: e->tag_read = page; break;
+    case ACCESS_WRITE: e->tag_write = page; break;
+    case ACCESS_EXEC: e->tag_exec = page; break;
+    }
+    if (!e->direct)
+        e->tag_read = e->tag_write = e->tag_exec = ~0ull;
+    return e;
+}
+
+/* Host pointer for a same-page access, or NULL when it must be dispatched. */
+static uint8_t *tlb_host(struct x86_cpu *cpu, uint64_t linear, enum access access,
+                         uint64_t *physical)
+{
+    uint64_t page = linear & X86_PAGE_MASK;
+    struct x86_tlb_entry *e = &cpu->tlb[(linear >> X86_PAGE_SHIFT) & (X86_TLB_SIZE - 1)];
+    uint64_t tag = access == ACCESS_READ ? e->tag_read :
+                   access == ACCESS_WRITE ? e->tag_write : e->tag_exec;
+
+    if (tag != page)
+        e = tlb_fill(cpu, linear, access);
+    *physical = e->physical + (linear & ~X86_PAGE_MASK);
+    return e->direct ? (uint8_t *)(uintptr_t)(linear + e->addend) : NULL;
+}
+
+static uint64_t read_in_page(struct x86_cpu *cpu, uint64_t linear, unsigned size)
+{
+    uint64_t physical, value = 0;
+    uint8_t *host = tlb_host(cpu, linear, ACCESS_READ, &physical);
+
+    if (host) {
+        memcpy(&value, host, size);
+        return value;
+    }
+    memory_map_dispatch_read(cpu->memory, physical, size, &value);
+    return value & x86_mask(size);
+}
+
+static void write_in_page(struct x86_cpu *cpu, uint64_t linear, unsigned size,
+                          uint64_t value)
+{
+    uint64_t physical;
+    uint8_t *host = tlb_host(cpu, linear, ACCESS_WRITE, &physical);
+
+    if (host)
+        memcpy(host, &value, size);
+    else
+        memory_map_dispatch_write(cpu->memory, physical, size, value & x86_mask(size));
+}
+
+static bool crosses_page(uint64_t linear, unsigned size)
+{
+    return ((linear & ~X86_PAGE_MASK) + size) > X86_PAGE_SIZE;
+}
+
+uint64_t x86_linear_read(struct x86_cpu *cpu, uint64_t linear, unsigned size)
+{
+    uint64_t value = 0;
+
+    if (!crosses_page(linear, size))
+        return read_in_page(cpu, linear, size);
+    for (unsigned i = 0; i < size; i++)
+        value |= read_in_page(cpu, linear + i, 1) << (8 * i);
+    return value;
+}
+
+/* A page-crossing write checks both pages before writing either. */
+void x86_linear_write(struct x86_cpu *cpu, uint64_t linear, unsigned size,
+                      uint64_t value)
+{
+    uint64_t physical;
+
+    if (!crosses_page(linear, size)) {
+        write_in_page(cpu, linear, size, value);
+        return;
+    }
+    tlb_host(cpu, linear + size - 1, ACCESS_WRITE, &physical);
+    for (unsigned i = 0; i < size; i++)
+        write_in_page(cpu, linear + i, 1, value >> (8 * i));
+}
+
+void x86_linear_fetch(struct x86_cpu *cpu, uint64_t linear, uint8_t *buffer,
+                      unsigned size)
+{
+    while (size) {
+        unsigned chunk = X86_PAGE_SIZE - (linear & ~X86_PAGE_MASK);
+        uint64_t physical;
+        uint8_t *host;
+
+        if (chunk > size)
+            chunk = size;
+        host = tlb_host(cpu, linear, ACCESS_EXEC, &physical);
+        if (host) {
+            memcpy(buffer, host, chunk);
+        } else {
+            for (unsigned i = 0; i < chunk; i++) {
+                uint64_t v = 0xff;
+
+                memory_map_dispatch_read(cpu->memory, physical + i, 1, &v);
+                buffer[i] = (uint8_t)v;
+            }
+        }
+        buffer += chunk;
+        linear += chunk;
+        size -= chunk;
+    }
+}
+
+uint64_t x86_mem_read(struct x86_cpu *cpu, unsigned seg, uint64_t offset,
+                      unsigned size)
+{
+    return x86_linear_read(cpu, linear_address(cpu, seg, offset, size), size);
+}
+
+void x86_mem_write(struct x86_cpu *cpu, unsigned seg, uint64_t offset,
+                   unsigned size, uint64_t value)
+{
+    x86_linear_write(cpu, linear_address(cpu, seg, offset, size), size, value);
+}
+
+unsigned x86_stack_width(const struct x86_cpu *cpu)
+{
+    if (x86_long64(cpu))
+        return 8;
+    return (cpu->seg[X86_SS].flags & X86_SEGF_DB) ? 4 : 2;
+}
+
+uint64_t x86_stack_read(struct x86_cpu *cpu, int64_t offset, unsigned size)
+{
+    uint64_t sp = (cpu->gpr[X86_RSP] + (uint64_t)offset) & x86_mask(x86_stack_width(cpu));
+
+    return x86_mem_read(cpu, X86_SS, sp, size);
+}
+
+void x86_stack_write(struct x86_cpu *cpu, int64_t offset, unsigned size,
+                     uint64_t value)
+{
+    uint64_t sp = (cpu->gpr[X86_RSP] + (uint64_t)offset) & x86_mask(x86_stack_width(cpu));
+
+    x86_mem_write(cpu, X86_SS, sp, size, value);
+}
+
+void x86_stack_adjust(struct x86_cpu *cpu, int64_t delta)
+{
+    uint64_t mask = x86_mask(x86_stack_width(cpu));
+    uint64_t *rsp = &cpu->gpr[X86_RSP];
+
+    *rsp = (*rsp & ~mask) | ((*rsp + (uint64_t)delta) & mask);
+}
+
+void x86_push(struct x86_cpu *cpu, unsigned size, uint64_t value)
+{
+    x86_stack_write(cpu, -(int64_t)size, size, value);
+    x86_stack_adjust(cpu, -(int64_t)size);
+}
+
+uint64_t x86_pop(struct x86_cpu *cpu, unsigned size)
+{
+    uint64_t value = x86_stack_read(cpu, 0, size);
+
+    x86_stack_adjust(cpu, size);
+    return value;
+}
+
+/* FIXME: the CS limit check of legacy modes (#GP(0) past the limit). */
+void x86_branch(struct x86_cpu *cpu, unsigned size, uint64_t target)
+{
+    if (size < 8)
+        target &= x86_mask(size);
+    else if (!canonical(target))
+        x86_raise_error(cpu, X86_EXC_GP, 0);
+    cpu->next_rip = target;
+}
+
+bool x86_condition(const struct x86_cpu *cpu, unsigned cc)
+{
+    uint64_t f = cpu->rflags;
+    bool sf_ne_of = !(f & X86_SF) != !(f & X86_OF);
+    bool r;
+
+    switch (cc >> 1) {
+    case 0: r = f & X86_OF; break;
+    case 1: r = f & X86_CF; break;
+    case 2: r = f & X86_ZF; break;
+    case 3: r = f & (X86_CF | X86_ZF); break;
+    case 4: r = f & X86_SF; break;
+    case 5: r = f & X86_PF; break;
+    case 6: r = sf_ne_of; break;
+    default: r = (f & X86_ZF) || sf_ne_of; break;
+    }
+    return (cc & 1) ? !r : r;
+}

@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests of the x86 CPU for what the differential test cannot run on the
+ * host: decoder details (16-bit addressing, lengths, the 15-byte limit),
+ * real mode, state conversion, device memory, restartable REP.
+ */
+#include <glib.h>
+#include <string.h>
+
+#include "engine/memory.h"
+#include "jit/x86/cpu.h"
+#include "jit/x86/decode.h"
+
+static enum x86_decode_result decode(struct x86_insn *insn, enum x86_mode mode,
+                                     const char *hex)
+{
+    uint8_t bytes[32];
+    unsigned n = 0;
+
+    for (const char *p = hex; *p; ) {
+        if (*p == ' ') {
+            p++;
+            continue;
+        }
+        bytes[n++] = (uint8_t)(g_ascii_xdigit_value(p[0]) << 4 | g_ascii_xdigit_value(p[1]));
+        p += 2;
+    }
+    return x86_decode(insn, bytes, n, mode);
+}
+
+static void test_decode_16bit_addressing(void)
+{
+    struct x86_insn i;
+
+    /* mov ax, [bx+si+4] (SDM vol. 2, table 2-1) */
+    g_assert_cmpint(decode(&i, X86_MODE_REAL, "8b 40 04"), ==, X86_DECODE_OK);
+    g_assert_cmpuint(i.length, ==, 3);
+    g_assert_cmpuint(i.addrsize, ==, 2);
+    g_assert_cmpuint(i.base, ==, 3);
+    g_assert_cmpuint(i.index, ==, 6);
+    g_assert_cmpint(i.disp, ==, 4);
+    g_assert_cmpuint(i.seg, ==, X86_DS);
+    /* [bp+di-2]: SS by default */
+    g_assert_cmpint(decode(&i, X86_MODE_REAL, "8b 43 fe"), ==, X86_DECODE_OK);
+    g_assert_cmpuint(i.base, ==, 5);
+    g_assert_cmpuint(i.index, ==, 7);
+    g_assert_cmpint(i.disp, ==, -2);
+    g_assert_cmpuint(i.seg, ==, X86_SS);
+    /* [disp16] and [bp+disp16] */
+    g_assert_cmpint(decode(&i, X86_MODE_REAL, "8b 06 34 12"), ==, X86_DECODE_OK);
+    g_assert_cmpuint(i.length, ==, 4);
+    g_assert_cmpuint(i.base, ==, X86_REG_NONE);
+    g_assert_cmpint(i.disp, ==, 0x1234);
+    g_assert_cmpint(decode(&i, X86_MODE_REAL, "8b 86 00 80"), ==, X86_DECODE_OK);
+    g_assert_cmpint(i.disp, ==, -0x8000);
+    g_assert_cmpuint(i.seg, ==, X86_SS);
+    /* 67h in 16-bit code selects 32-bit addressing with SIB */
+    g_assert_cmpint(decode(&i, X86_MODE_REAL, "67 8b 04 8b"), ==, X86_DECODE_OK);
+    g_assert_cmpuint(i.addrsize, ==, 4);
+    g_assert_cmpuint(i.scale, ==, 4);
+    g_assert_cmpuint(i.index, ==, 1);
+    /* 66h: 32-bit operand in 16-bit code */
+    g_assert_cmpint(decode(&i, X86_MODE_PROT16, "66 b8 78 56 34 12"), ==, X86_DECODE_OK);
+    g_assert_cmpuint(i.opsize, ==, 4);
+    g_assert_cmpuint(i.imm, ==, 0x12345678);
+}
+
+static void test_decode_lengths(void)
+{
+    static const struct { enum x86_mode mode; const char *hex; unsigned length; } cases[] = {
+        { X86_MODE_LONG64, "48 8b 05 78 56 34 12", 7 },         /* rip-relative */
+        { X86_MODE_LONG64, "8b 04 24", 3 },                     /* [rsp] */
+        { X86_MODE_LONG64, "42 8b 04 a5 00 00 00 00", 8 },      /* [r12*4 + disp32] */
+        { X86_MODE_LONG64, "41 8b 45 00", 4 },                  /* [r13 + 0] */
+        { X86_MODE_LONG64, "48 b8 01 02 03 04 05 06 07 08", 10 },
+        { X86_MODE_LONG64, "a1 01 02 03 04 05 06 07 08", 9 },   /* moffs64 */
+        { X86_MODE_LONG64, "67 a1 01 02 03 04", 6 },            /* moffs32 */
+        { X86_MODE_LONG64, "f6 05 00 00 00 00 7f", 7 },         /* test [rip], ib */
+        { X86_MODE_LONG64, "66 f7 05 00 00 00 00 34 12", 9 },   /* test [rip], iw */
+        { X86_MODE_LONG64, "c8 10 00 01", 4 },                  /* enter */
+        { X86_MODE_LONG64, "66 e8 00 00 00 00", 6 },            /* 66h ignored (Intel) */
+        { X86_MODE_LONG64, "0f 3a 0f c1 08", 5 },               /* 0F3A map: ModRM + ib */
+        { X86_MODE_LONG64, "0f 38 f0 00", 4 },                  /* movbe */
+        { X86_MODE_PROT32, "9a 00 00 00 00 08 00", 7 },         /* call far ptr16:32 */
+        { X86_MODE_PROT32, "66 9a 00 00 08 00", 6 },            /* call far ptr16:16 */
+        { X86_MODE_PROT32, "b8 78 56 34 12", 5 },
+        { X86_MODE_PROT32, "8b 05 00 00 00 00", 6 },            /* [disp32], no rip */
+        { X86_MODE_PROT32, "40", 1 },                           /* inc eax */
+    };
+
+    for (unsigned k = 0; k < G_N_ELEMENTS(cases); k++) {
+        struct x86_insn i;
+        enum x86_decode_result r = decode(&i, cases[k].mode, cases[k].hex);
+
+        g_test_message("%s", cases[k].hex);
+        g_assert_cmpint(r == X86_DECODE_UD ? X86_DECODE_OK : r, ==, X86_DECODE_OK);
+        g_assert_cmpuint(i.length, ==, cases[k].length);
+    }
+}
+
+static void test_decode_limits(void)
+{
+    struct x86_insn i;
+
+    g_assert_cmpint(decode(&i, X86_MODE_LONG64, "66 66 66 66 66 66 66 66 66 66 66 66 66 66 90"),
+                    ==, X86_DECODE_OK);
+    g_assert_cmpint(decode(&i, X86_MODE_LONG64,
+                           "66 66 66 66 66 66 66 66 66 66 66 66 66 66 66 90"),
+                    ==, X86_DECODE_GP);
+    /* a 15-byte instruction needing a 16th byte is #GP, not "need more" */
+    g_assert_cmpint(decode(&i, X86_MODE_LONG64,
+                           "66 66 66 66 66 66 66 66 66 66 48 b8 01 02 03"),
+                    ==, X86_DECODE_GP);
+    g_assert_cmpint(decode(&i, X86_MODE_LONG64, "48 8b"), ==, X86_DECODE_MORE);
+    g_assert_cmpint(decode(&i, X86_MODE_LONG64, "0f 0b"), ==, X86_DECODE_UD);
+    g_assert_cmpint(decode(&i, X86_MODE_LONG64, "f0 01 c0"), ==, X86_DECODE_UD);
+    g_assert_cmpint(decode(&i, X86_MODE_LONG64, "06"), ==, X86_DECODE_UD);
+    g_assert_cmpint(decode(&i, X86_MODE_PROT32, "f0 01 00"), ==, X86_DECODE_OK);
+}
+
+struct machine {
+    struct memory_map *map;
+    uint8_t *ram;
+    struct x86_cpu cpu;
+    uint64_t io_last_write, io_reads;
+};
+
+static uint64_t io_read(void *opaque, uint64_t offset, unsigned size)
+{
+    struct machine *m = opaque;
+
+    m->io_reads++;
+    return 0xabcd0000u + offset;
+}
+
+static void io_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+    struct machine *m = opaque;
+
+    m->io_last_write = value << 8 | offset;
+}
+
+static const struct memory_ops io_ops = { io_read, io_write };
+
+#define RAM_SIZE (1u << 20)
+
+static struct machine *machine_new(void)
+{
+    struct machine *m = g_new0(struct machine, 1);
+
+    m->map = memory_map_new("cpu-test", 1ull << 32, NULL);
+    m->ram = g_malloc0(RAM_SIZE);
+    g_assert_nonnull(memory_map_add_ram(m->map, "ram", 0, RAM_SIZE, m->ram, NULL));
+    g_assert_nonnull(memory_map_add_io(m->map, "dev", 0x200000, 0x1000, &io_ops, m, NULL));
+    x86_cpu_init(&m->cpu, m->map);
+    return m;
+}
+
+static void machine_free(struct machine *m)
+{
+    memory_map_free(m->map);
+    g_free(m->ram);
+    g_free(m);
+}
+
+static void put(struct machine *m, uint64_t addr, const char *hex)
+{
+    for (const char *p = hex; *p; ) {
+        if (*p == ' ') {
+            p++;
+            continue;
+        }
+        m->ram[addr++] = (uint8_t)(g_ascii_xdigit_value(p[0]) << 4 | g_ascii_xdigit_value(p[1]));
+        p += 2;
+    }
+}
+
+static void test_real_mode(void)
+{
+    struct machine *m = machine_new();
+    struct x86_cpu *cpu = &m->cpu;
+
+    /* Real mode after reset; run code at 0000:0100 with SS based at 0x1000. */
+    g_assert_cmpint(cpu->mode, ==, X86_MODE_REAL);
+    cpu->seg[X86_CS].base = 0;
+    cpu->seg[X86_CS].selector = 0;
+    cpu->seg[X86_SS].base = 0x1000;
+    cpu->seg[X86_SS].selector = 0x100;
+    cpu->rip = 0x100;
+    cpu->gpr[X86_RBP] = 0x20;
+    cpu->gpr[X86_RDI] = 2;
+    put(m, 0x100, "bb 00 02"        /* mov bx, 0x200 */
+                  " be 10 00"       /* mov si, 0x10 */
+                  " 8b 40 04"       /* mov ax, [bx+si+4] */
+                  " 03 03"          /* add ax, [bp+di] (SS) */
+                  " 66 b9 78 56 34 12"  /* mov ecx, 0x12345678 */
+                  " 6a ff"          /* push -1 (16-bit) */
+                  " f4");           /* hlt */
+    put(m, 0x214, "34 12");
+    put(m, 0x1022, "01 01");
+    cpu->gpr[X86_RSP] = 0x10000;    /* SP = 0: the push wraps to SS:FFFE */
+    g_assert_cmpint(x86_cpu_run(cpu, 100), ==, X86_EXIT_HLT);
+    g_assert_cmphex(cpu->gpr[X86_RAX] & 0xffff, ==, 0x1335);
+    g_assert_cmphex(cpu->gpr[X86_RCX], ==, 0x12345678);
+    g_assert_cmphex(cpu->gpr[X86_RSP], ==, 0x1fffe);
+    g_assert_cmphex(m->ram[0x1000 + 0xfffe], ==, 0xff);
+    g_assert_cmphex(cpu->rip, ==, 0x100 + 20);
+    machine_free(m);
+}
+
+static void test_state_round_trip(void)
+{
+    struct machine *m = machine_new();
+    struct x86_cpu_state *a = g_new0(struct x86_cpu_state, 1);
+    struct x86_cpu_state *b = g_new0(struct x86_cpu_state, 1);
+
+    x86_cpu_set_flat64(&m->cpu);
+    for (unsigned i = 0; i < 16; i++)
+        m->cpu.gpr[i] = 0x1111111111111111ull * i;
+    m->cpu.rip = 0x123456;
+    m->cpu.seg[X86_FS].base = 0x7f0000001000ull;
+    x86_cpu_get_state(&m->cpu, a);
+    a->nr_msrs = 1;
+    a->msrs[0].index = 0xc0000081;
+    a->msrs[0].value = 42;
+    a->xsave[100] = 7;
+    a->lapic[32] = 9;
+    a->dr[7] = 0x401;
+    a->gs.base = 0x5000;
+    a->gs.dpl = 3;
+    x86_cpu_set_state(&m->cpu, a);
+    g_assert_cmpint(m->cpu.mode, ==, X86_MODE_LONG64);
+    x86_cpu_get_state(&m->cpu, b);
+    g_assert_cmpmem(a, sizeof(*a), b, sizeof(*b));
+    g_free(a);
+    g_free(b);
+    machine_free(m);
+}
+
+static void test_device_memory_and_page_crossing(void)
+{
+    struct machine *m = machine_new();
+    struct x86_cpu *cpu = &m->cpu;
+
+    x86_cpu_set_flat64(cpu);
+    cpu->rip = 0x1000;
+    cpu->gpr[X86_RBX] = 0x55;
+    put(m, 0x1000, "8b 04 25 08 00 20 00"       /* mov eax, [0x200008] */
+                   " 88 1c 25 04 00 20 00"      /* mov [0x200004], bl */
+                   " 8b 0c 25 fe 2f 00 00"      /* mov ecx, [0x2ffe] (crosses) */
+                   " cc");
+    put(m, 0x2ffe, "11 22 33 44");
+    g_assert_cmpint(x86_cpu_run(cpu, 100), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_BP);
+    g_assert_cmphex(cpu->gpr[X86_RAX], ==, 0xabcd0008);
+    g_assert_cmphex(m->io_last_write, ==, 0x5504);
+    g_assert_cmphex(cpu->gpr[X86_RCX], ==, 0x44332211);
+    machine_free(m);
+}
+
+static void test_rep_restartable(void)
+{
+    struct machine *m = machine_new();
+    struct x86_cpu *cpu = &m->cpu;
+
+    x86_cpu_set_flat64(cpu);
+    cpu->rip = 0x1000;
+    put(m, 0x1000, "f3 48 a5 cc");              /* rep movsq; int3 */
+    cpu->gpr[X86_RSI] = 0x10000;
+    cpu->gpr[X86_RDI] = 0x40000;
+    cpu->gpr[X86_RCX] = 5000;
+    for (unsigned i = 0; i < 5000 * 8; i++)
+        m->ram[0x10000 + i] = (uint8_t)(i * 7);
+    /* One batch: the instruction is not finished, RIP stays, registers show progress. */
+    g_assert_cmpint(x86_cpu_run(cpu, 1), ==, X86_EXIT_BUDGET);
+    g_assert_cmphex(cpu->rip, ==, 0x1000);
+    g_assert_cmpuint(cpu->gpr[X86_RCX], ==, 5000 - 4096);
+    g_assert_cmphex(cpu->gpr[X86_RSI], ==, 0x10000 + 4096 * 8);
+    g_assert_cmpint(x86_cpu_run(cpu, 100), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmpuint(cpu->gpr[X86_RCX], ==, 0);
+    g_assert_cmpmem(m->ram + 0x10000, 5000 * 8, m->ram + 0x40000, 5000 * 8);
+    machine_free(m);
+}
+
+static void test_cpuid_rdtsc(void)
+{
+    struct machine *m = machine_new();
+    struct x86_cpu *cpu = &m->cpu;
+    uint64_t first;
+
+    x86_cpu_set_flat64(cpu);
+    cpu->rip = 0x1000;
+    put(m, 0x1000, "31 c0 0f a2 cc");           /* xor eax, eax; cpuid; int3 */
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmpuint(cpu->gpr[X86_RAX], ==, 1);
+    g_assert_cmpmem(&cpu->gpr[X86_RBX], 4, "Mimi", 4);
+    cpu->rip = 0x1010;
+    put(m, 0x1010, "b8 01 00 00 00 0f a2 cc");  /* cpuid leaf 1 */
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    g_assert_true(cpu->gpr[X86_RCX] & (1u << 23));      /* POPCNT */
+    g_assert_true(cpu->gpr[X86_RDX] & (1u << 8));       /* CX8 */
+    g_assert_false(cpu->gpr[X86_RDX] & 1);              /* no x87 yet */
+    cpu->rip = 0x1020;
+    put(m, 0x1020, "0f 31 cc");
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    first = cpu->gpr[X86_RDX] << 32 | cpu->gpr[X86_RAX];
+    cpu->rip = 0x1020;
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmpuint(cpu->gpr[X86_RDX] << 32 | cpu->gpr[X86_RAX], >, first);
+    machine_free(m);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/x86/decode/16bit-addressing", test_decode_16bit_addressing);
+    g_test_add_func("/x86/decode/lengths", test_decode_lengths);
+    g_test_add_func("/x86/decode/limits", test_decode_limits);
+    g_test_add_func("/x86/cpu/real-mode", test_real_mode);
+    g_test_add_func("/x86/cpu/state-round-trip", test_state_round_trip);
+    g_test_add_func("/x86/cpu/device-memory", test_device_memory_and_page_crossing);
+    g_test_add_func("/x86/cpu/rep-restartable", test_rep_restartable);
+    g_test_add_func("/x86/cpu/cpuid-rdtsc", test_cpuid_rdtsc);
+    return g_test_run();
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Differential testing of the x86 CPU: test cases, running them on the host
+ * CPU in a child process, and on Mimic's interpreter, with the same memory.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Guest (and, in the child, host) addresses of the two test pages. */
+#define X86_TEST_CODE_ADDR 0x10000000ull
+#define X86_TEST_DATA_ADDR 0x20000000ull
+#define X86_TEST_PAGE 4096u
+/* The instruction under test sits here in the code page (branches go both ways). */
+#define X86_TEST_CODE_OFFSET 0x800u
+
+#define X86_TEST_MAX_PATCHES 2
+
+struct x86_test_case {
+    uint8_t code[16];
+    uint8_t length;
+    uint64_t gpr[16];
+    uint64_t rflags;            /* arithmetic flags and DF only */
+    uint32_t memory_seed;       /* data page contents */
+    uint8_t patches;            /* 8-byte values written over the data page */
+    uint16_t patch_offset[X86_TEST_MAX_PATCHES];
+    uint64_t patch_value[X86_TEST_MAX_PATCHES];
+};
+
+struct x86_test_result {
+    uint64_t gpr[16];
+    uint64_t rip, rflags;
+    int signal;                 /* SIGTRAP after the int3 that follows, or the fault */
+    uint8_t data[X86_TEST_PAGE];
+};
+
+/* Fill @page with the case's initial data page. */
+void x86_test_fill_data(const struct x86_test_case *c, uint8_t *page);
+
+/*
+ * Run @count cases natively in a forked child; fills @results. Returns 0, or
+ * -1 with @why set when the child died.
+ */
+int x86_test_run_native(const struct x86_test_case *cases, unsigned count,
+                        struct x86_test_result *results, char *why,
+                        unsigned why_size);
+
+/* The same cases on Mimic's CPU (flat 64-bit user mode). */
+void x86_test_run_mimic(const struct x86_test_case *cases, unsigned count,
+                        struct x86_test_result *results);
+
+/* The host signal Linux sends for exception @vector in user mode. */
+int x86_test_signal_of_vector(unsigned vector);
