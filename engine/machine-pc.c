@@ -11,9 +11,16 @@
 #include <string.h>
 
 #include "engine/vm.h"
+#include "display/surface.h"
 #include "hw/char/debugcon.h"
 #include "hw/char/serial.h"
+#include "hw/display/vga.h"
+#include "hw/input/i8042.h"
+#include "hw/pci/i440fx.h"
+#include "hw/pci/pci.h"
+#include "hw/pci/piix.h"
 #include "hw/x86/acpi-pm.h"
+#include "hw/x86/rtc.h"
 #include "hw/x86/debug-exit.h"
 #include "hw/x86/post-port.h"
 
@@ -137,7 +144,11 @@ static int add_serial_ports(struct machine *m, GError **error)
 
 /* The board's devices the machine-level services reach. */
 struct pc_board {
+    struct pci_bus *bus;
     struct device *pm;
+    struct device *rtc;
+    struct device *kbc;
+    struct device *vga;
 };
 
 static void pc_power_button(struct machine *m)
@@ -145,6 +156,71 @@ static void pc_power_button(struct machine *m)
     struct pc_board *pc = m->board;
 
     acpi_pm_power_button(pc->pm);
+}
+
+static void pc_key_event(struct machine *m, int keycode, bool down)
+{
+    struct pc_board *pc = m->board;
+
+    i8042_key_event(pc->kbc, keycode, down);
+}
+
+static void pc_pointer_event(struct machine *m, int dx, int dy, int dz,
+                             unsigned buttons)
+{
+    struct pc_board *pc = m->board;
+    unsigned ps2 = (buttons & MIMIC_BUTTON_LEFT ? I8042_BUTTON_LEFT : 0) |
+                   (buttons & MIMIC_BUTTON_RIGHT ? I8042_BUTTON_RIGHT : 0) |
+                   (buttons & MIMIC_BUTTON_MIDDLE ? I8042_BUTTON_MIDDLE : 0);
+
+    i8042_mouse_event(pc->kbc, dx, dy, dz, ps2);
+}
+
+static int pc_screendump(struct machine *m, const char *path, GError **error)
+{
+    struct pc_board *pc = m->board;
+
+    if (!pc->vga) {
+        g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_FAILED,
+                    "this VM has no display (-vga none)");
+        return -1;
+    }
+    vga_update_display(pc->vga);
+    return display_surface_write_png(vga_get_surface(pc->vga), path, error);
+}
+
+static char *pc_text_screen(struct machine *m)
+{
+    struct pc_board *pc = m->board;
+
+    return pc->vga ? vga_text_snapshot(pc->vga) : NULL;
+}
+
+/*
+ * i440FX host bridge (PAM shadowing of 0xC0000-0xFFFFF), PIIX3 ISA bridge
+ * (PIRQ routing, ELCR, ports 0x92/0xCF9), PIIX4 PM function over the ACPI
+ * PM block, RTC/CMOS with the memory size SeaBIOS reads, and the i8042.
+ */
+static int add_chipset(struct machine *m, struct pc_board *pc, GError **error)
+{
+    uint64_t below_4g = MIN(m->ram_size, PC_BELOW_4G_MAX);
+
+    pc->bus = pci_bus_create(m, error);
+    if (!pc->bus || !i440fx_create(m, pc->bus, error) ||
+        !piix_create(m, pc->bus, error))
+        return -1;
+    pc->pm = acpi_pm_create(m, PC_ACPI_PM_BASE, error);
+    if (!pc->pm || !piix_pm_create(m, pc->bus, pc->pm, error))
+        return -1;
+    pc->rtc = rtc_create(m, error);
+    if (!pc->rtc)
+        return -1;
+    rtc_set_memory_size(pc->rtc, below_4g, m->ram_size - below_4g);
+    rtc_set_cpu_count(pc->rtc, m->nr_vcpus ? m->nr_vcpus : MAX(m->config->smp, 1));
+    if (rtc_set_boot_order(pc->rtc, m->config->boot_order, error) < 0)
+        return -1;
+    pc->kbc = i8042_create(m, error);
+    return pc->kbc ? 0 : -1;
 }
 
 int machine_pc_build(struct machine *m, GError **error)
@@ -182,10 +258,18 @@ int machine_pc_build(struct machine *m, GError **error)
     }
     if (!post_port_create(m, error))
         return -1;
-    pc->pm = acpi_pm_create(m, PC_ACPI_PM_BASE, error);
-    if (!pc->pm)
+    if (add_chipset(m, pc, error) < 0)
         return -1;
     m->power_button = pc_power_button;
+    m->key_event = pc_key_event;
+    m->pointer_event = pc_pointer_event;
+    if (g_strcmp0(m->config->vga, "none") != 0) {
+        pc->vga = vga_pci_create(m, pc->bus, PCI_DEVFN(2, 0), NULL, error);
+        if (!pc->vga)
+            return -1;
+        m->screendump = pc_screendump;
+        m->text_screen = pc_text_screen;
+    }
     if (m->config->debug_exit &&
         !debug_exit_create(m, m->config->debug_exit_port, error))
         return -1;

@@ -150,14 +150,15 @@ void machine_destroy(struct machine *m)
         }
         g_free(m->vcpus);
     }
-    if (m->accel)
-        m->accel->destroy(m);
+    /* Devices first: one may still lower an interrupt line on its way out. */
     for (unsigned i = m->devices->len; i-- > 0;) {
         struct device *dev = g_ptr_array_index(m->devices, i);
 
         if (dev->cls->destroy)
             dev->cls->destroy(dev);
     }
+    if (m->accel)
+        m->accel->destroy(m);
     g_ptr_array_unref(m->devices);
     if (m->board_free)
         m->board_free(m->board);

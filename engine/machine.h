@@ -66,6 +66,7 @@ struct machine {
      * on the engine thread without the device lock.
      */
     int (*screendump)(struct machine *m, const char *path, GError **error);
+    char *(*text_screen)(struct machine *m);    /* text mode, or NULL */
     void (*power_button)(struct machine *m);
     void (*key_event)(struct machine *m, int keycode, bool down);
     void (*pointer_event)(struct machine *m, int dx, int dy, int dz,

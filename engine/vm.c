@@ -574,6 +574,13 @@ void mimic_vm_unsubscribe(MimicVm *vm, guint id)
     g_mutex_unlock(&vm->subscribers->lock);
 }
 
+char *mimic_vm_text_screen(MimicVm *vm)
+{
+    struct machine *m = vm->machine;
+
+    return m && m->text_screen ? m->text_screen(m) : NULL;
+}
+
 MimicVmState mimic_vm_get_state(MimicVm *vm)
 {
     return g_atomic_int_get(&vm->state);

@@ -100,6 +100,12 @@ void mimic_vm_send_input(MimicVm *vm, const MimicInputEvent *events,
                          unsigned count, MimicReplyFunc reply,
                          gpointer user_data);
 
+/*
+ * The text-mode screen as UTF-8 lines, or NULL (graphics mode, no display).
+ * Any thread: the display takes its own lock. g_free the result.
+ */
+char *mimic_vm_text_screen(MimicVm *vm);
+
 /* Events come in the caller's thread-default main context. */
 guint mimic_vm_subscribe(MimicVm *vm, MimicEventFunc func, gpointer user_data);
 void mimic_vm_unsubscribe(MimicVm *vm, guint id);

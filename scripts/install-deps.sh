@@ -6,9 +6,9 @@ set -e
 
 PACKAGES="
   meson ninja-build pkg-config gcc binutils python3
-  libglib2.0-dev libjson-glib-dev
+  libglib2.0-dev libjson-glib-dev libpng-dev
   zlib1g-dev libzstd-dev
-  qemu-utils qemu-system-x86 seabios
+  qemu-utils qemu-system-x86 seabios xorriso
 "
 
 missing=""
