@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "engine/pc-drives.h"
 #include "engine/vm.h"
 #include "display/surface.h"
 #include "hw/char/debugcon.h"
@@ -21,6 +22,7 @@
 #include "hw/pci/piix.h"
 #include "hw/x86/acpi-pm.h"
 #include "hw/x86/rtc.h"
+#include "storage/block.h"
 #include "hw/x86/debug-exit.h"
 #include "hw/x86/post-port.h"
 
@@ -144,12 +146,23 @@ static int add_serial_ports(struct machine *m, GError **error)
 
 /* The board's devices the machine-level services reach. */
 struct pc_board {
+    GPtrArray *images;              /* BlkImage *, closed after the devices */
     struct pci_bus *bus;
     struct device *pm;
     struct device *rtc;
     struct device *kbc;
     struct device *vga;
 };
+
+static void pc_board_free(void *data)
+{
+    struct pc_board *pc = data;
+
+    for (unsigned i = 0; i < pc->images->len; i++)
+        blk_close(g_ptr_array_index(pc->images, i));
+    g_ptr_array_unref(pc->images);
+    g_free(pc);
+}
 
 static void pc_power_button(struct machine *m)
 {
@@ -230,13 +243,13 @@ int machine_pc_build(struct machine *m, GError **error)
 
     m->type = "pc";
     m->board = pc;
-    m->board_free = g_free;
-    /* FIXME: disks, CD-ROMs and direct kernel boot arrive with the IDE and
-     * boot-loader devices; until then say so instead of ignoring them. */
-    if (m->config->drives->len || m->config->kernel) {
+    m->board_free = pc_board_free;
+    pc->images = g_ptr_array_new();
+    /* FIXME: direct kernel boot arrives with the boot loader; until then
+     * say so instead of ignoring it. */
+    if (m->config->kernel) {
         g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_CONFIG,
-                    "%s: not supported by this build yet",
-                    m->config->kernel ? "-kernel" : "drives (-cdrom, -hda, -drive)");
+                    "-kernel: not supported by this build yet");
         return -1;
     }
     if (load_bios(m, &bios_alias_start, error) < 0)
@@ -270,6 +283,8 @@ int machine_pc_build(struct machine *m, GError **error)
         m->screendump = pc_screendump;
         m->text_screen = pc_text_screen;
     }
+    if (pc_attach_drives(m, pc->bus, pc->images, error) < 0)
+        return -1;
     if (m->config->debug_exit &&
         !debug_exit_create(m, m->config->debug_exit_port, error))
         return -1;

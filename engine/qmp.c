@@ -274,6 +274,22 @@ static void cmd_virtual_clock(struct qmp_client *c, JsonNode *id)
     send_return(c, id, object_node(clock));
 }
 
+/* Mimic's extension: the text-mode screen, for tests and scripts. */
+static void cmd_text_screen(struct qmp_client *c, JsonNode *id)
+{
+    g_autofree char *text = mimic_vm_text_screen(c->server->vm);
+    JsonObject *result;
+
+    if (!text) {
+        send_error(c, id, "GenericError",
+                   "the display is not in a text mode (or there is none)");
+        return;
+    }
+    result = json_object_new();
+    json_object_set_string_member(result, "text", text);
+    send_return(c, id, object_node(result));
+}
+
 static void cmd_query_version(struct qmp_client *c, JsonNode *id)
 {
     JsonObject *version = json_object_new();
@@ -291,6 +307,7 @@ static const char *const qmp_commands[] = {
     "qmp_capabilities", "query-status", "query-version", "query-commands",
     "stop", "cont", "system_reset", "system_powerdown", "quit", "screendump",
     "send-key", "input-send-event", "x-query-virtual-clock",
+    "x-query-text-screen",
 };
 
 /* A QKeyCode KeyValue ({"type": "qcode", "data": "a"}) to a Linux key code. */
@@ -543,6 +560,8 @@ static void execute(struct qmp_client *c, JsonObject *request)
         cmd_query_commands(c, id);
     } else if (strcmp(name, "x-query-virtual-clock") == 0) {
         cmd_virtual_clock(c, id);
+    } else if (strcmp(name, "x-query-text-screen") == 0) {
+        cmd_text_screen(c, id);
     } else if (strcmp(name, "stop") == 0) {
         /* As in QEMU, stopping a stopped VM succeeds. */
         if (state == MIMIC_VM_RUNNING)

@@ -9,6 +9,8 @@ PACKAGES="
   libglib2.0-dev libjson-glib-dev libpng-dev
   zlib1g-dev libzstd-dev
   qemu-utils qemu-system-x86 seabios xorriso
+  clang libclang-rt-14-dev acpica-tools
+  linux-image-amd64 busybox-static grub-rescue-pc
 "
 
 missing=""
