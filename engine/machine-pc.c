@@ -21,7 +21,12 @@
 #include "hw/pci/pci.h"
 #include "hw/pci/piix.h"
 #include "hw/x86/acpi-pm.h"
+#include "hw/x86/linux-boot.h"
 #include "hw/x86/rtc.h"
+#include "hw/acpi/acpi-tables.h"
+#include "hw/fw/e820.h"
+#include "hw/fw/fw-cfg.h"
+#include "hw/fw/smbios.h"
 #include "storage/block.h"
 #include "hw/x86/debug-exit.h"
 #include "hw/x86/post-port.h"
@@ -147,6 +152,8 @@ static int add_serial_ports(struct machine *m, GError **error)
 /* The board's devices the machine-level services reach. */
 struct pc_board {
     GPtrArray *images;              /* BlkImage *, closed after the devices */
+    struct acpi_config acpi;
+    struct device *fw_cfg;
     struct pci_bus *bus;
     struct device *pm;
     struct device *rtc;
@@ -210,6 +217,75 @@ static char *pc_text_screen(struct machine *m)
 }
 
 /*
+ * What SeaBIOS reads through fw_cfg: the e820 map, the ACPI tables with the
+ * linker/loader script that places them, SMBIOS, the boot menu switch.
+ */
+static int add_firmware_config(struct machine *m, struct pc_board *pc,
+                               GError **error)
+{
+    struct smbios_config smbios = { 0 };
+    struct e820_map *map;
+    uint8_t *e820;
+    size_t length;
+
+    pc->fw_cfg = fw_cfg_create(m, error);
+    if (!pc->fw_cfg)
+        return -1;
+    acpi_config_init_pc(&pc->acpi, m);
+    pc->acpi.serial_mask = (1u << MAX(m->config->serials->len, 1)) - 1;
+    map = e820_pc_firmware_map(pc->acpi.ram_below_4g, pc->acpi.ram_above_4g);
+    e820 = e820_map_encode(map, &length);
+    e820_map_free(map);
+    if (fw_cfg_add_file_take(pc->fw_cfg, "etc/e820", e820, length, error) < 0 ||
+        acpi_build_tables(m, pc->fw_cfg, &pc->acpi, error) < 0)
+        return -1;
+    smbios.nr_cpus = pc->acpi.nr_cpus;
+    smbios.ram_below_4g = pc->acpi.ram_below_4g;
+    smbios.ram_above_4g = pc->acpi.ram_above_4g;
+    if (smbios_add_fw_cfg(pc->fw_cfg, &smbios, error) < 0)
+        return -1;
+    fw_cfg_add_i16(pc->fw_cfg, FW_CFG_BOOT_MENU, m->config->boot_menu);
+    return 0;
+}
+
+/*
+ * Direct Linux boot, at creation and after every reset: the kernel, initrd,
+ * command line and ACPI tables go straight into RAM and the boot CPU starts
+ * at the kernel's entry; no firmware runs, so the PCI interrupt routing
+ * SeaBIOS would program is set here (PIRQ A-D to the DSDT's GSIs, level).
+ */
+static int pc_linux_boot(struct machine *m, GError **error)
+{
+    struct pc_board *pc = m->board;
+    g_autofree struct x86_cpu_state *state = g_new0(struct x86_cpu_state, 1);
+    struct pci_device *isa = pci_bus_find(pc->bus, PIIX_DEVFN);
+    struct linux_boot_layout layout;
+    uint32_t pirq = 0;
+    uint16_t elcr = 0;
+
+    if (m->accel->vcpu_get_state(m->vcpus[0], state, error) < 0 ||
+        linux_boot_setup(m, m->config->kernel, m->config->initrd,
+                         m->config->append, &pc->acpi, state, &layout,
+                         error) < 0 ||
+        m->accel->vcpu_set_state(m->vcpus[0], state, error) < 0)
+        return -1;
+    for (unsigned i = 0; i < 4; i++) {
+        pirq |= (uint32_t)acpi_pirq_gsi[i] << (8 * i);
+        elcr |= 1u << acpi_pirq_gsi[i];
+    }
+    g_mutex_lock(&m->device_lock);
+    if (isa->ops && isa->ops->config_write)
+        isa->ops->config_write(isa, 0x60, pirq, 4);
+    else
+        pci_default_config_write(isa, 0x60, pirq, 4);
+    g_mutex_unlock(&m->device_lock);
+    /* ELCR (ports 0x4D0/0x4D1): the PCI interrupts are level-triggered. */
+    memory_map_dispatch_write(m->io, 0x4d0, 1, elcr & 0xff);
+    memory_map_dispatch_write(m->io, 0x4d1, 1, elcr >> 8);
+    return 0;
+}
+
+/*
  * i440FX host bridge (PAM shadowing of 0xC0000-0xFFFFF), PIIX3 ISA bridge
  * (PIRQ routing, ELCR, ports 0x92/0xCF9), PIIX4 PM function over the ACPI
  * PM block, RTC/CMOS with the memory size SeaBIOS reads, and the i8042.
@@ -245,13 +321,6 @@ int machine_pc_build(struct machine *m, GError **error)
     m->board = pc;
     m->board_free = pc_board_free;
     pc->images = g_ptr_array_new();
-    /* FIXME: direct kernel boot arrives with the boot loader; until then
-     * say so instead of ignoring it. */
-    if (m->config->kernel) {
-        g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_CONFIG,
-                    "-kernel: not supported by this build yet");
-        return -1;
-    }
     if (load_bios(m, &bios_alias_start, error) < 0)
         return -1;
     if (map_ram(m, bios_alias_start, error) < 0)
@@ -285,6 +354,10 @@ int machine_pc_build(struct machine *m, GError **error)
     }
     if (pc_attach_drives(m, pc->bus, pc->images, error) < 0)
         return -1;
+    if (add_firmware_config(m, pc, error) < 0)
+        return -1;
+    if (m->config->kernel)
+        m->after_reset = pc_linux_boot;
     if (m->config->debug_exit &&
         !debug_exit_create(m, m->config->debug_exit_port, error))
         return -1;

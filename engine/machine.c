@@ -69,6 +69,7 @@ struct machine *machine_create(struct vm_config *config, struct vclock *clock,
         goto out_destroy;
 
     m->ram_size = config->ram_size;
+    m->nr_vcpus = config->smp;
     m->ram = alloc_guest_ram(m->ram_size, error);
     if (!m->ram)
         goto out_destroy;
@@ -87,7 +88,6 @@ struct machine *machine_create(struct vm_config *config, struct vclock *clock,
         goto out_destroy;
     }
 
-    m->nr_vcpus = config->smp;
     m->vcpus = g_new0(struct vcpu *, m->nr_vcpus);
     for (unsigned i = 0; i < m->nr_vcpus; i++) {
         struct vcpu *cpu = g_new0(struct vcpu, 1);
@@ -102,6 +102,8 @@ struct machine *machine_create(struct vm_config *config, struct vclock *clock,
         m->vcpus[i] = cpu;
     }
     if (apply_loaders(m, error) < 0)
+        goto out_destroy;
+    if (m->after_reset && m->after_reset(m, error) < 0)
         goto out_destroy;
     return m;
 
@@ -262,7 +264,9 @@ int machine_reset(struct machine *m, GError **error)
         if (m->accel->vcpu_reset(m->vcpus[i], error) < 0)
             return -1;
     /* Like ROM blobs on a real board, loaded images come back at reset. */
-    return apply_loaders(m, error);
+    if (apply_loaders(m, error) < 0)
+        return -1;
+    return m->after_reset ? m->after_reset(m, error) : 0;
 }
 
 void machine_set_irq(struct machine *m, unsigned gsi, bool level)

@@ -34,6 +34,8 @@ struct machine {
     const char *type;               /* "pc" */
     void *board;                    /* the machine type's own state */
     void (*board_free)(void *board);
+    /* After every reset (and creation), vCPUs stopped: e.g. direct kernel boot. */
+    int (*after_reset)(struct machine *m, GError **error);
     struct vm_config *config;       /* borrowed from the VM */
 
     uint8_t *ram;

@@ -264,7 +264,11 @@ static void acpi_pm_reset(struct device *dev)
 
     pm->sts = 0;
     pm->en = 0;
-    pm->cnt = 0;
+    /*
+     * The FADT declares no SMI command port (SMI_CMD 0): the platform is
+     * always in ACPI mode, so SCI_EN reads as set (ACPI 6.5, 4.8.2.1).
+     */
+    pm->cnt = PM1_CNT_SCI_EN;
     pm->tmr_epoch = timer_ticks(pm) >> (PM_TMR_BITS - 1);
     update_sci(pm);
 }
