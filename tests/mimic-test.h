@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 struct run_result {
     int status;             /* exit status, or -1 if killed by a signal */
@@ -29,3 +30,23 @@ void run_result_clear(struct run_result *r);
 
 /* How many times @needle occurs in @haystack. */
 unsigned count_occurrences(const char *haystack, const char *needle);
+
+/* A QMP client for tests: replies in order, events kept aside. */
+struct qmp {
+    GSocket *socket;
+    GString *buffer;
+    GPtrArray *events;          /* event names received */
+};
+
+/* Connect to @path (retrying while mimic-system starts); no greeting read. */
+void qmp_connect(struct qmp *q, const char *path);
+void qmp_close(struct qmp *q);
+/* The next message, whatever it is. */
+JsonObject *qmp_read(struct qmp *q);
+void qmp_send_raw(struct qmp *q, const char *text);
+/* Send @text; return the reply, keeping events that come before it. */
+JsonObject *qmp_call(struct qmp *q, const char *text);
+/* The call must succeed. */
+void qmp_ok(struct qmp *q, const char *text);
+/* The call must fail; its error class. */
+char *qmp_error_class(struct qmp *q, const char *text);

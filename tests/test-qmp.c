@@ -5,86 +5,7 @@
  */
 #include "tests/mimic-test.h"
 
-#include <gio/gunixsocketaddress.h>
-#include <json-glib/json-glib.h>
 #include <string.h>
-
-struct qmp {
-    GSocket *socket;
-    GString *buffer;
-    GPtrArray *events;          /* event names received */
-};
-
-static JsonObject *qmp_read(struct qmp *q)
-{
-    for (;;) {
-        char *nl = strchr(q->buffer->str, '\n');
-        char buf[4096];
-        gssize n;
-
-        if (nl) {
-            g_autoptr(JsonParser) parser = json_parser_new();
-            g_autofree char *line = g_strndup(q->buffer->str, nl - q->buffer->str);
-            g_autoptr(GError) error = NULL;
-
-            g_string_erase(q->buffer, 0, nl - q->buffer->str + 1);
-            if (!json_parser_load_from_data(parser, line, -1, &error))
-                g_error("QMP sent invalid JSON \"%s\": %s", line, error->message);
-            return json_object_ref(json_node_get_object(json_parser_get_root(parser)));
-        }
-        n = g_socket_receive(q->socket, buf, sizeof(buf), NULL, NULL);
-        g_assert_cmpint(n, >, 0);
-        g_string_append_len(q->buffer, buf, n);
-    }
-}
-
-static void qmp_send_raw(struct qmp *q, const char *text)
-{
-    g_assert_cmpint(g_socket_send(q->socket, text, strlen(text), NULL, NULL), ==,
-                    (gssize)strlen(text));
-}
-
-/* Send @text and return the reply, keeping events that come before it. */
-static JsonObject *qmp_call(struct qmp *q, const char *text)
-{
-    qmp_send_raw(q, text);
-    for (;;) {
-        JsonObject *o = qmp_read(q);
-
-        if (json_object_has_member(o, "event")) {
-            g_ptr_array_add(q->events,
-                            g_strdup(json_object_get_string_member(o, "event")));
-            json_object_unref(o);
-            continue;
-        }
-        return o;
-    }
-}
-
-static void qmp_ok(struct qmp *q, const char *text)
-{
-    JsonObject *o = qmp_call(q, text);
-
-    if (!json_object_has_member(o, "return"))
-        g_error("QMP %s failed: %s", text,
-                json_object_has_member(o, "error")
-                    ? json_object_get_string_member(
-                          json_object_get_object_member(o, "error"), "desc")
-                    : "?");
-    json_object_unref(o);
-}
-
-static char *qmp_error_class(struct qmp *q, const char *text)
-{
-    JsonObject *o = qmp_call(q, text);
-    char *klass;
-
-    g_assert_true(json_object_has_member(o, "error"));
-    klass = g_strdup(json_object_get_string_member(
-        json_object_get_object_member(o, "error"), "class"));
-    json_object_unref(o);
-    return klass;
-}
 
 static char *qmp_status(struct qmp *q)
 {
@@ -153,7 +74,6 @@ static void test_pause_resume_reset_quit(void)
     g_autofree char *qmp_spec = g_strconcat("unix:", sock, ",server,nowait", NULL);
     g_autofree char *serial = g_strconcat("file:", out, NULL);
     g_autoptr(GSubprocess) proc = NULL;
-    g_autoptr(GSocketAddress) address = NULL;
     g_autoptr(GError) error = NULL;
     g_autofree char *status = NULL, *klass = NULL;
     g_autofree char *before = NULL, *after = NULL;
@@ -168,15 +88,7 @@ static void test_pause_resume_reset_quit(void)
     proc = mimic_test_spawn((const char *[]){ "-m", "16M", "-display", "none",
                                               "-serial", serial, "-bios", bin,
                                               "-qmp", qmp_spec, NULL }, dir);
-    q.socket = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, &error);
-    q.buffer = g_string_new(NULL);
-    q.events = g_ptr_array_new_with_free_func(g_free);
-    address = g_unix_socket_address_new(sock);
-    for (int tries = 0; !g_socket_connect(q.socket, address, NULL, NULL); tries++) {
-        g_assert_cmpint(tries, <, 300);
-        g_usleep(100000);
-    }
-    g_socket_set_timeout(q.socket, 120);
+    qmp_connect(&q, sock);
 
     greeting = qmp_read(&q);
     g_assert_true(json_object_has_member(greeting, "QMP"));
@@ -264,9 +176,7 @@ static void test_pause_resume_reset_quit(void)
     g_assert_true(g_subprocess_wait_check(proc, NULL, &error));
     g_assert_no_error(error);
 
-    g_object_unref(q.socket);
-    g_string_free(q.buffer, TRUE);
-    g_ptr_array_unref(q.events);
+    qmp_close(&q);
 out:
     mimic_test_remove_dir(g_steal_pointer(&dir));
 }
