@@ -10,7 +10,7 @@ PACKAGES="
   zlib1g-dev libzstd-dev
   qemu-utils qemu-system-x86 seabios xorriso
   clang libclang-rt-14-dev acpica-tools
-  linux-image-amd64 busybox-static grub-rescue-pc
+  linux-image-amd64 busybox-static grub-rescue-pc isolinux syslinux-common
 "
 
 missing=""

@@ -6,10 +6,10 @@
  */
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "engine/machine.h"
 #include "engine/memory.h"
+#include "fake-machine.h"
 #include "hw/acpi/acpi-loader.h"
 #include "hw/acpi/acpi-tables.h"
 #include "hw/device.h"
@@ -353,8 +353,8 @@ static void test_iasl(void)
 /* The fw_cfg files SeaBIOS loads, and the tables laid into RAM without it. */
 static void test_fw_cfg_and_install(void)
 {
-    struct machine *m = g_new0(struct machine, 1);
     size_t ram_size = 4u << 20;
+    struct machine *m = fake_machine_new(ram_size, FAKE_MACHINE_RAM_FLAT);
     struct acpi_config cfg;
     GError *error = NULL;
     struct device *fw;
@@ -364,17 +364,7 @@ static void test_fw_cfg_and_install(void)
     uint8_t rsdp[36];
     uint8_t *xsdt;
 
-    g_mutex_init(&m->device_lock);
-    m->memory = memory_map_new("memory", UINT64_C(1) << 40, &m->device_lock);
-    m->io = memory_map_new("io", 0x10000, &m->device_lock);
-    m->devices = g_ptr_array_new();
-    m->ram_size = ram_size;
     m->nr_vcpus = 2;
-    m->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    g_assert(m->ram != MAP_FAILED);
-    g_assert_nonnull(memory_map_add_ram(m->memory, "ram", 0, ram_size, m->ram,
-                                        &error));
     fw = fw_cfg_create(m, &error);
     g_assert_no_error(error);
 
@@ -410,13 +400,7 @@ static void test_fw_cfg_and_install(void)
                                         NULL, &error), <, 0);
     g_clear_error(&error);
 
-    fw->cls->destroy(fw);
-    g_ptr_array_unref(m->devices);
-    memory_map_free(m->io);
-    memory_map_free(m->memory);
-    munmap(m->ram, ram_size);
-    g_mutex_clear(&m->device_lock);
-    g_free(m);
+    fake_machine_free(m);
 }
 
 int main(int argc, char **argv)

@@ -5,55 +5,28 @@
  * machine whose virtual clock runs in real time.
  */
 #include <linux/input-event-codes.h>
-#include <string.h>
 
 #include "engine/clock.h"
 #include "engine/machine.h"
 #include "engine/memory.h"
+#include "fake-machine.h"
 #include "hw/device.h"
 #include "hw/input/i8042.h"
 #include "hw/x86/rtc.h"
 
 #define NS_PER_SEC INT64_C(1000000000)
 
-static bool irq_level[32];
-static unsigned irq_raised[32];
-
-static void fake_set_irq(struct machine *m, unsigned gsi, bool level)
-{
-    g_assert_cmpuint(gsi, <, G_N_ELEMENTS(irq_level));
-    if (level && !irq_level[gsi])
-        irq_raised[gsi]++;
-    irq_level[gsi] = level;
-}
-
-static const struct accel_ops fake_accel = {
-    .name = "fake",
-    .set_irq = fake_set_irq,
-};
-
 struct fixture {
     struct machine *m;
-    GMainContext *context;
     struct device *rtc;
     struct device *kbc;
 };
 
 static void fixture_setup(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = g_new0(struct machine, 1);
+    struct machine *m = fake_machine_new(0, FAKE_MACHINE_RAM_FLAT);
     GError *error = NULL;
 
-    memset(irq_level, 0, sizeof(irq_level));
-    memset(irq_raised, 0, sizeof(irq_raised));
-    f->context = g_main_context_new();
-    g_mutex_init(&m->device_lock);
-    m->memory = memory_map_new("memory", UINT64_C(1) << 52, &m->device_lock);
-    m->io = memory_map_new("ioport", 0x10000, &m->device_lock);
-    m->devices = g_ptr_array_new();
-    m->clock = vclock_new(f->context);
-    m->context = f->context;
-    m->accel = &fake_accel;
     f->m = m;
     f->rtc = rtc_create(m, &error);
     g_assert_no_error(error);
@@ -64,33 +37,7 @@ static void fixture_setup(struct fixture *f, gconstpointer data)
 
 static void fixture_teardown(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = f->m;
-
-    for (unsigned i = m->devices->len; i-- > 0;) {
-        struct device *dev = g_ptr_array_index(m->devices, i);
-
-        dev->cls->destroy(dev);
-    }
-    g_ptr_array_unref(m->devices);
-    memory_map_free(m->memory);
-    memory_map_free(m->io);
-    vclock_free(m->clock);
-    g_mutex_clear(&m->device_lock);
-    g_free(m);
-    while (g_main_context_iteration(f->context, FALSE))
-        ;
-    g_main_context_unref(f->context);
-}
-
-static void reset_devices(struct fixture *f)
-{
-    g_mutex_lock(&f->m->device_lock);
-    for (unsigned i = 0; i < f->m->devices->len; i++) {
-        struct device *dev = g_ptr_array_index(f->m->devices, i);
-
-        dev->cls->reset(dev);
-    }
-    g_mutex_unlock(&f->m->device_lock);
+    fake_machine_free(f->m);
 }
 
 static uint8_t inb(struct fixture *f, uint16_t port)
@@ -133,8 +80,8 @@ static void run_until(struct fixture *f, bool (*done)(struct fixture *f),
         GSource *timeout = g_timeout_source_new(10);
 
         g_source_set_callback(timeout, wake_up, NULL, NULL);
-        g_source_attach(timeout, f->context);
-        g_main_context_iteration(f->context, TRUE);
+        g_source_attach(timeout, f->m->context);
+        g_main_context_iteration(f->m->context, TRUE);
         g_source_destroy(timeout);
         g_source_unref(timeout);
     }
@@ -252,11 +199,11 @@ static void test_rtc_uip(struct fixture *f, gconstpointer data)
 
 static bool rtc_irq_three_times(struct fixture *f)
 {
-    if (irq_level[8]) {
+    if (fake_machine_irq_level(f->m, 8)) {
         g_assert_cmphex(cmos_read(f, 0x0c) & 0xc0, ==, 0xc0);
-        g_assert_false(irq_level[8]);
+        g_assert_false(fake_machine_irq_level(f->m, 8));
     }
-    return irq_raised[8] >= 3;
+    return fake_machine_irq_edges(f->m, 8) >= 3;
 }
 
 static void test_rtc_periodic(struct fixture *f, gconstpointer data)
@@ -264,18 +211,18 @@ static void test_rtc_periodic(struct fixture *f, gconstpointer data)
     int64_t start;
 
     cmos_read(f, 0x0c);
-    g_assert_false(irq_level[8]);
+    g_assert_false(fake_machine_irq_level(f->m, 8));
     /* Rate 6 = 1024 Hz; PF comes even without PIE, and raises nothing. */
     g_usleep(2000);
     g_assert_cmphex(cmos_read(f, 0x0c) & 0x40, ==, 0x40);
     vclock_pause(f->m->clock);                  /* no time passes: no PF */
     g_assert_cmphex(cmos_read(f, 0x0c) & 0x40, ==, 0);
     vclock_resume(f->m->clock);
-    g_assert_cmpuint(irq_raised[8], ==, 0);
+    g_assert_cmpuint(fake_machine_irq_edges(f->m, 8), ==, 0);
     start = g_get_monotonic_time();
     cmos_write(f, 0x0b, 0x42);
     run_until(f, rtc_irq_three_times, 1000);
-    g_assert_cmpuint(irq_raised[8], >=, 3);
+    g_assert_cmpuint(fake_machine_irq_edges(f->m, 8), >=, 3);
     g_assert_cmpint(g_get_monotonic_time() - start, <, 500000);
     /* Rate 0 stops it; reset clears PIE. */
     cmos_write(f, 0x0a, 0x20);
@@ -283,14 +230,14 @@ static void test_rtc_periodic(struct fixture *f, gconstpointer data)
     g_usleep(3000);
     g_assert_cmphex(cmos_read(f, 0x0c) & 0x40, ==, 0);
     cmos_write(f, 0x0a, 0x26);
-    reset_devices(f);
+    fake_machine_reset_devices(f->m);
     g_assert_cmphex(cmos_read(f, 0x0b), ==, 0x02);
-    g_assert_false(irq_level[8]);
+    g_assert_false(fake_machine_irq_level(f->m, 8));
 }
 
 static bool rtc_irq(struct fixture *f)
 {
-    return irq_level[8];
+    return fake_machine_irq_level(f->m, 8);
 }
 
 static void test_rtc_update_and_alarm(struct fixture *f, gconstpointer data)
@@ -304,10 +251,10 @@ static void test_rtc_update_and_alarm(struct fixture *f, gconstpointer data)
     cmos_read(f, 0x0c);
     cmos_write(f, 0x0b, 0x32);                  /* AIE, UIE, 24 hours */
     run_until(f, rtc_irq, 1500);
-    g_assert_true(irq_level[8]);
+    g_assert_true(fake_machine_irq_level(f->m, 8));
     c = cmos_read(f, 0x0c);
     g_assert_cmphex(c & 0xb0, ==, 0xb0);        /* IRQF, AF, UF */
-    g_assert_false(irq_level[8]);
+    g_assert_false(fake_machine_irq_level(f->m, 8));
     g_assert_cmphex(cmos_read(f, 0x0c) & 0xb0, ==, 0);
 
     /* An alarm that does not match gives UF only. */
@@ -360,7 +307,7 @@ static void test_cmos_config(struct fixture *f, gconstpointer data)
 
     /* General CMOS RAM keeps what the guest writes, across reset. */
     cmos_write(f, 0x80 | 0x40, 0xa5);           /* with the NMI mask bit */
-    reset_devices(f);
+    fake_machine_reset_devices(f->m);
     g_assert_cmphex(cmos_read(f, 0x40), ==, 0xa5);
     g_assert_cmphex(rtc_get_cmos(f->rtc, 0x40), ==, 0xa5);
     /* C and D are read-only. */
@@ -426,22 +373,22 @@ static void test_i8042_controller(struct fixture *f, gconstpointer data)
     /* A reply raises IRQ 1 while its interrupt is enabled. */
     kbc_command_data(f, 0x60, 0x44);
     kbc_command(f, 0xab);
-    g_assert_false(irq_level[1]);
+    g_assert_false(fake_machine_irq_level(f->m, 1));
     EXPECT(f, false, 0x00);
     kbc_command_data(f, 0x60, 0x45);
     kbc_command(f, 0xab);
-    g_assert_true(irq_level[1]);
+    g_assert_true(fake_machine_irq_level(f->m, 1));
     EXPECT(f, false, 0x00);
-    g_assert_false(irq_level[1]);
+    g_assert_false(fake_machine_irq_level(f->m, 1));
     /* Output buffer writes come back as keyboard or mouse bytes. */
     kbc_command_data(f, 0x60, 0x47);
     kbc_command_data(f, 0xd2, 0x12);
-    g_assert_true(irq_level[1]);
+    g_assert_true(fake_machine_irq_level(f->m, 1));
     EXPECT(f, false, 0x12);
     kbc_command_data(f, 0xd3, 0x34);
-    g_assert_true(irq_level[12]);
+    g_assert_true(fake_machine_irq_level(f->m, 12));
     EXPECT(f, true, 0x34);
-    g_assert_false(irq_level[12]);
+    g_assert_false(fake_machine_irq_level(f->m, 12));
     /* Unknown commands are logged and ignored. */
     g_test_expect_message("mimic-i8042", G_LOG_LEVEL_MESSAGE, "*0x01*");
     kbc_command(f, 0x01);
@@ -468,7 +415,7 @@ static void test_i8042_reset_and_a20(struct fixture *f, gconstpointer data)
     g_assert_cmpint(machine_take_requests(m, NULL), ==, MACHINE_REQUEST_RESET);
     kbc_command_data(f, 0xd1, 0x02);                /* reset line low */
     g_assert_cmpint(machine_take_requests(m, NULL), ==, MACHINE_REQUEST_RESET);
-    reset_devices(f);
+    fake_machine_reset_devices(f->m);
     g_assert_true(i8042_a20_enabled(f->kbc));
 }
 
@@ -476,9 +423,9 @@ static void test_ps2_keyboard(struct fixture *f, gconstpointer data)
 {
     /* Reset: ACK then BAT passed. */
     outb(f, 0x60, 0xff);
-    g_assert_true(irq_level[1]);
+    g_assert_true(fake_machine_irq_level(f->m, 1));
     EXPECT(f, false, 0xfa, 0xaa);
-    g_assert_false(irq_level[1]);
+    g_assert_false(fake_machine_irq_level(f->m, 1));
     outb(f, 0x60, 0xf2);
     EXPECT(f, false, 0xfa, 0xab, 0x83);
     outb(f, 0x60, 0xee);
@@ -498,7 +445,7 @@ static void test_ps2_keyboard(struct fixture *f, gconstpointer data)
 
     /* Keys in set 2: make, break, extended. */
     i8042_key_event(f->kbc, KEY_A, true);
-    g_assert_true(irq_level[1]);
+    g_assert_true(fake_machine_irq_level(f->m, 1));
     EXPECT(f, false, 0x1c);
     i8042_key_event(f->kbc, KEY_A, false);
     EXPECT(f, false, 0xf0, 0x1c);
@@ -555,9 +502,9 @@ static void mouse_command(struct fixture *f, uint8_t byte)
 static void test_ps2_mouse(struct fixture *f, gconstpointer data)
 {
     mouse_command(f, 0xff);
-    g_assert_true(irq_level[12]);
+    g_assert_true(fake_machine_irq_level(f->m, 12));
     EXPECT(f, true, 0xfa, 0xaa, 0x00);
-    g_assert_false(irq_level[12]);
+    g_assert_false(fake_machine_irq_level(f->m, 12));
     mouse_command(f, 0xf2);
     EXPECT(f, true, 0xfa, 0x00);
     /* Not reporting yet: motion is dropped. */
@@ -568,9 +515,9 @@ static void test_ps2_mouse(struct fixture *f, gconstpointer data)
 
     /* Right 10, down 5, left button: PS/2 Y grows upwards. */
     i8042_mouse_event(f->kbc, 10, 5, 0, I8042_BUTTON_LEFT);
-    g_assert_true(irq_level[12]);
+    g_assert_true(fake_machine_irq_level(f->m, 12));
     EXPECT(f, true, 0x29, 0x0a, 0xfb);
-    g_assert_false(irq_level[12]);
+    g_assert_false(fake_machine_irq_level(f->m, 12));
     /* A long move is split into packets of at most 255. */
     i8042_mouse_event(f->kbc, 300, 0, 0, I8042_BUTTON_LEFT);
     EXPECT(f, true, 0x09, 0xff, 0x00, 0x09, 0x2d, 0x00);

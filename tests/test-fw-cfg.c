@@ -5,10 +5,10 @@
  */
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "engine/machine.h"
 #include "engine/memory.h"
+#include "fake-machine.h"
 #include "hw/device.h"
 #include "hw/fw/e820.h"
 #include "hw/fw/fw-cfg.h"
@@ -25,42 +25,18 @@ struct fixture {
 
 static void fixture_setup(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = g_new0(struct machine, 1);
     GError *error = NULL;
 
-    g_mutex_init(&m->device_lock);
-    m->memory = memory_map_new("memory", UINT64_C(1) << 40, &m->device_lock);
-    m->io = memory_map_new("io", 0x10000, &m->device_lock);
-    m->devices = g_ptr_array_new();
-    m->ram_size = RAM_SIZE;
-    m->nr_vcpus = 2;
-    m->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    g_assert(m->ram != MAP_FAILED);
-    g_assert_nonnull(memory_map_add_ram(m->memory, "ram", 0, RAM_SIZE, m->ram,
-                                        &error));
-    g_assert_no_error(error);
-    f->m = m;
-    f->fw = fw_cfg_create(m, &error);
+    f->m = fake_machine_new(RAM_SIZE, FAKE_MACHINE_RAM_FLAT);
+    f->m->nr_vcpus = 2;
+    f->fw = fw_cfg_create(f->m, &error);
     g_assert_no_error(error);
     g_assert_nonnull(f->fw);
 }
 
 static void fixture_teardown(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = f->m;
-
-    for (unsigned i = m->devices->len; i-- > 0;) {
-        struct device *dev = g_ptr_array_index(m->devices, i);
-
-        dev->cls->destroy(dev);
-    }
-    g_ptr_array_unref(m->devices);
-    memory_map_free(m->io);
-    memory_map_free(m->memory);
-    munmap(m->ram, RAM_SIZE);
-    g_mutex_clear(&m->device_lock);
-    g_free(m);
+    fake_machine_free(f->m);
 }
 
 static void out(struct fixture *f, uint16_t port, unsigned size, uint64_t value)

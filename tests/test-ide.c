@@ -8,11 +8,11 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "engine/machine.h"
 #include "engine/memory.h"
+#include "fake-machine.h"
 #include "hw/device.h"
 #include "hw/ide/ide.h"
 #include "hw/ide/piix-ide.h"
@@ -56,24 +56,6 @@ enum { DATA = 0, ERROR = 1, FEATURE = 1, COUNT = 2, LBA_LOW = 3, LBA_MID = 4,
 /* Guest RAM layout of the DMA tests. */
 #define PRD_TABLE 0x1000
 #define DMA_BUFFER 0x20000
-
-/* --- a machine made by hand, with an accelerator that records IRQ lines --- */
-
-static bool irq_level[32];
-static unsigned irq_raised[32];
-
-static void fake_set_irq(struct machine *m, unsigned gsi, bool level)
-{
-    g_assert_cmpuint(gsi, <, G_N_ELEMENTS(irq_level));
-    if (level)
-        irq_raised[gsi]++;
-    irq_level[gsi] = level;
-}
-
-static const struct accel_ops fake_accel = {
-    .name = "fake",
-    .set_irq = fake_set_irq,
-};
 
 struct fixture {
     struct machine *m;
@@ -126,24 +108,10 @@ static void cd_block(uint64_t b, uint8_t *block)
 
 static void fixture_setup(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = g_new0(struct machine, 1);
+    struct machine *m = fake_machine_new(RAM_SIZE, FAKE_MACHINE_RAM_FLAT);
     GError *error = NULL;
     g_autofree char *disk = NULL, *cd = NULL, *cd2 = NULL;
 
-    memset(irq_level, 0, sizeof(irq_level));
-    memset(irq_raised, 0, sizeof(irq_raised));
-    g_mutex_init(&m->device_lock);
-    m->memory = memory_map_new("memory", UINT64_C(1) << 36, &m->device_lock);
-    m->io = memory_map_new("io", 0x10000, &m->device_lock);
-    m->devices = g_ptr_array_new();
-    m->accel = &fake_accel;
-    m->ram_size = RAM_SIZE;
-    m->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    g_assert(m->ram != MAP_FAILED);
-    g_assert_nonnull(memory_map_add_ram(m->memory, "ram", 0, RAM_SIZE, m->ram,
-                                        &error));
-    g_assert_no_error(error);
     f->m = m;
 
     f->dir = g_dir_make_tmp("mimic-test-ide-XXXXXX", &error);
@@ -185,22 +153,10 @@ static void remove_tree(const char *path)
 
 static void fixture_teardown(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = f->m;
-
-    for (unsigned i = m->devices->len; i-- > 0;) {
-        struct device *dev = g_ptr_array_index(m->devices, i);
-
-        dev->cls->destroy(dev);
-    }
-    g_ptr_array_unref(m->devices);
+    fake_machine_free(f->m);
     blk_close(f->disk);
     blk_close(f->cd);
     blk_close(f->cd2);
-    memory_map_free(m->memory);
-    memory_map_free(m->io);
-    munmap(m->ram, RAM_SIZE);
-    g_mutex_clear(&m->device_lock);
-    g_free(m);
 
     remove_tree(f->dir);
     g_free(f->dir);
@@ -356,12 +312,13 @@ static void test_ata_identify(struct fixture *f, gconstpointer data)
 
     outb(f, PRI + DEVICE, 0xa0);
     outb(f, PRI + COMMAND, 0xec);
-    g_assert_cmpuint(irq_raised[PRI_GSI], ==, 1);
-    g_assert_true(irq_level[PRI_GSI]);
+    g_assert_cmpuint(fake_machine_irq_asserts(f->m, PRI_GSI), ==, 1);
+    g_assert_true(fake_machine_irq_level(f->m, PRI_GSI));
     g_assert_cmphex(inb(f, PRI_CTL), ==, ST_DRDY | ST_DSC | ST_DRQ);
-    g_assert_true(irq_level[PRI_GSI]);  /* alternate status: no acknowledge */
+    /* Reading the alternate status does not acknowledge. */
+    g_assert_true(fake_machine_irq_level(f->m, PRI_GSI));
     g_assert_cmphex(ack(f, PRI), ==, ST_DRDY | ST_DSC | ST_DRQ);
-    g_assert_false(irq_level[PRI_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, PRI_GSI));
     pio_read(f, PRI, w, sizeof(w));
     g_assert_cmphex(inb(f, PRI + STATUS), ==, ST_DRDY | ST_DSC);
 
@@ -418,11 +375,11 @@ static void test_ata_pio(struct fixture *f, gconstpointer data)
     /* WRITE SECTORS: the first block without an interrupt, then one per sector. */
     fill_pattern(buf, sizeof(buf), 1);
     ata_command(f, PRI, 0x30, 1000, 3, false);
-    g_assert_cmpuint(irq_raised[PRI_GSI], ==, 0);
+    g_assert_cmpuint(fake_machine_irq_asserts(f->m, PRI_GSI), ==, 0);
     g_assert_cmphex(inb(f, PRI_CTL), ==, ST_DRDY | ST_DSC | ST_DRQ);
     for (unsigned s = 0; s < 3; s++) {
         pio_write(f, PRI, buf + s * 512, 512);
-        g_assert_cmpuint(irq_raised[PRI_GSI], ==, s + 1);
+        g_assert_cmpuint(fake_machine_irq_asserts(f->m, PRI_GSI), ==, s + 1);
         g_assert_cmphex(ack(f, PRI), ==,
                         s < 2 ? ST_DRDY | ST_DSC | ST_DRQ : ST_DRDY | ST_DSC);
     }
@@ -432,12 +389,12 @@ static void test_ata_pio(struct fixture *f, gconstpointer data)
     /* READ SECTORS: an interrupt per sector, none after the last read. */
     ata_command(f, PRI, 0x20, 1000, 3, false);
     for (unsigned s = 0; s < 3; s++) {
-        g_assert_cmpuint(irq_raised[PRI_GSI], ==, 4 + s);
+        g_assert_cmpuint(fake_machine_irq_asserts(f->m, PRI_GSI), ==, 4 + s);
         g_assert_cmphex(ack(f, PRI), ==, ST_DRDY | ST_DSC | ST_DRQ);
         pio_read(f, PRI, got + s * 512, 512);
     }
     g_assert_cmphex(inb(f, PRI + STATUS), ==, ST_DRDY | ST_DSC);
-    g_assert_cmpuint(irq_raised[PRI_GSI], ==, 6);
+    g_assert_cmpuint(fake_machine_irq_asserts(f->m, PRI_GSI), ==, 6);
     g_assert_cmpmem(got, 3 * 512, buf, 3 * 512);
 
     /* 32-bit data port accesses. */
@@ -463,16 +420,16 @@ static void test_ata_pio(struct fixture *f, gconstpointer data)
     g_assert_cmphex(ack(f, PRI), ==, ST_DRDY | ST_DSC);
 
     fill_pattern(buf, sizeof(buf), 2);
-    raised = irq_raised[PRI_GSI];
+    raised = fake_machine_irq_asserts(f->m, PRI_GSI);
     ata_command(f, PRI, 0xc5, 2000, 6, false);
     pio_write(f, PRI, buf, 4 * 512);
-    g_assert_cmpuint(irq_raised[PRI_GSI], ==, raised + 1);
+    g_assert_cmpuint(fake_machine_irq_asserts(f->m, PRI_GSI), ==, raised + 1);
     g_assert_cmphex(ack(f, PRI), ==, ST_DRDY | ST_DSC | ST_DRQ);
     pio_write(f, PRI, buf + 4 * 512, 2 * 512);
     g_assert_cmphex(ack(f, PRI), ==, ST_DRDY | ST_DSC);
     check_disk(f, 2000, buf, sizeof(buf));
 
-    raised = irq_raised[PRI_GSI];
+    raised = fake_machine_irq_asserts(f->m, PRI_GSI);
     memset(got, 0, sizeof(got));
     ata_command(f, PRI, 0xc4, 2000, 6, false);
     ack(f, PRI);
@@ -480,7 +437,7 @@ static void test_ata_pio(struct fixture *f, gconstpointer data)
     g_assert_cmphex(ack(f, PRI), ==, ST_DRDY | ST_DSC | ST_DRQ);
     pio_read(f, PRI, got + 4 * 512, 2 * 512);
     g_assert_cmphex(inb(f, PRI + STATUS), ==, ST_DRDY | ST_DSC);
-    g_assert_cmpuint(irq_raised[PRI_GSI], ==, raised + 2);
+    g_assert_cmpuint(fake_machine_irq_asserts(f->m, PRI_GSI), ==, raised + 2);
     g_assert_cmpmem(got, sizeof(got), buf, sizeof(buf));
 
     /* CHS: cylinder 1, head 2, sector 3 of 16 heads x 63 sectors. */
@@ -606,10 +563,10 @@ static void test_ata_dma(struct fixture *f, gconstpointer data)
     put_prd(f, 1, DMA_BUFFER + 0x10000, 3072, true);
     bm_setup(f, BM, PRD_TABLE, true);
     ata_command(f, PRI, 0xc8, 2000, 8, false);
-    g_assert_cmpuint(irq_raised[PRI_GSI], ==, 0);
+    g_assert_cmpuint(fake_machine_irq_asserts(f->m, PRI_GSI), ==, 0);
     g_assert_cmphex(inb(f, PRI_CTL) & ST_DRQ, ==, ST_DRQ);
     bm_start(f, BM, true);
-    g_assert_cmpuint(irq_raised[PRI_GSI], ==, 1);
+    g_assert_cmpuint(fake_machine_irq_asserts(f->m, PRI_GSI), ==, 1);
     g_assert_cmphex(inb(f, BM + 2), ==, 0x20 | BM_INTERRUPT);
     bm_stop(f, BM);
     g_assert_cmphex(ack(f, PRI), ==, ST_DRDY | ST_DSC);
@@ -621,9 +578,9 @@ static void test_ata_dma(struct fixture *f, gconstpointer data)
     put_prd(f, 0, DMA_BUFFER, 8 * 512, true);
     bm_setup(f, BM, PRD_TABLE, false);
     bm_start(f, BM, false);
-    raised = irq_raised[PRI_GSI];
+    raised = fake_machine_irq_asserts(f->m, PRI_GSI);
     ata_command(f, PRI, 0x35, 3000, 8, true);
-    g_assert_cmpuint(irq_raised[PRI_GSI], ==, raised + 1);
+    g_assert_cmpuint(fake_machine_irq_asserts(f->m, PRI_GSI), ==, raised + 1);
     g_assert_cmphex(inb(f, BM + 2), ==, 0x20 | BM_INTERRUPT);
     bm_stop(f, BM);
     g_assert_cmphex(ack(f, PRI), ==, ST_DRDY | ST_DSC);
@@ -655,11 +612,11 @@ static void test_ata_dma(struct fixture *f, gconstpointer data)
 /* A DMA read that must fail: error status on both sides, and no hang. */
 static void expect_dma_failure(struct fixture *f, uint8_t command, uint32_t count)
 {
-    unsigned raised = irq_raised[PRI_GSI];
+    unsigned raised = fake_machine_irq_asserts(f->m, PRI_GSI);
 
     ata_command(f, PRI, command, 5000, count, false);
     bm_start(f, BM, command == 0xc8);
-    g_assert_cmpuint(irq_raised[PRI_GSI], ==, raised + 1);
+    g_assert_cmpuint(fake_machine_irq_asserts(f->m, PRI_GSI), ==, raised + 1);
     g_assert_cmphex(inb(f, BM + 2), ==, 0x20 | BM_INTERRUPT | BM_ERROR);
     bm_stop(f, BM);
     g_assert_cmphex(ack(f, PRI), ==, ST_DRDY | ST_DSC | ST_ERR);
@@ -785,15 +742,15 @@ static void test_ata_errors(struct fixture *f, gconstpointer data)
     /* nIEN: no interrupt reaches the line (nor the bus master). */
     enable_bus_master(f);
     outb(f, BM + 2, 0x20 | BM_INTERRUPT);
-    raised = irq_raised[PRI_GSI];
+    raised = fake_machine_irq_asserts(f->m, PRI_GSI);
     outb(f, PRI_CTL, 0x02);
     outb(f, PRI + COMMAND, 0xe7);
-    g_assert_cmpuint(irq_raised[PRI_GSI], ==, raised);
+    g_assert_cmpuint(fake_machine_irq_asserts(f->m, PRI_GSI), ==, raised);
     g_assert_cmphex(inb(f, BM + 2) & BM_INTERRUPT, ==, 0);
     outb(f, PRI_CTL, 0x00);                 /* the pending one shows up */
-    g_assert_true(irq_level[PRI_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, PRI_GSI));
     g_assert_cmphex(ack(f, PRI), ==, ST_DRDY | ST_DSC);
-    g_assert_false(irq_level[PRI_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, PRI_GSI));
 
     /* Device 1 is absent: it reads as zeros and ignores commands. */
     outb(f, PRI + DEVICE, 0xb0);
@@ -818,7 +775,7 @@ static void test_ata_errors(struct fixture *f, gconstpointer data)
 
     /* EXECUTE DEVICE DIAGNOSTIC. */
     outb(f, PRI + COMMAND, 0x90);
-    g_assert_true(irq_level[PRI_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, PRI_GSI));
     g_assert_cmphex(ack(f, PRI), ==, ST_DRDY | ST_DSC);
     g_assert_cmphex(inb(f, PRI + ERROR), ==, 0x01);
 
@@ -874,7 +831,7 @@ static struct packet_result atapi_packet(struct fixture *f, const uint8_t *cdb,
                                          uint16_t limit, void *buf, size_t size)
 {
     struct packet_result r = { 0 };
-    unsigned raised = irq_raised[SEC_GSI];
+    unsigned raised = fake_machine_irq_asserts(f->m, SEC_GSI);
     uint8_t packet[12] = { 0 };
     uint8_t *p = buf;
 
@@ -887,13 +844,13 @@ static struct packet_result atapi_packet(struct fixture *f, const uint8_t *cdb,
     /* The packet is asked for without an interrupt. */
     g_assert_cmphex(inb(f, SEC_CTL) & (ST_DRQ | ST_BSY), ==, ST_DRQ);
     g_assert_cmphex(inb(f, SEC + COUNT) & 3, ==, 1);
-    g_assert_cmpuint(irq_raised[SEC_GSI], ==, raised);
+    g_assert_cmpuint(fake_machine_irq_asserts(f->m, SEC_GSI), ==, raised);
     pio_write(f, SEC, packet, 12);
     for (;;) {
         uint8_t status;
         unsigned n;
 
-        g_assert_true(irq_level[SEC_GSI]);
+        g_assert_true(fake_machine_irq_level(f->m, SEC_GSI));
         status = ack(f, SEC);
         if (!(status & ST_DRQ)) {
             r.status = status;
@@ -916,7 +873,7 @@ static struct packet_result atapi_packet(struct fixture *f, const uint8_t *cdb,
     }
     r.error = inb(f, SEC + ERROR);
     r.reason = inb(f, SEC + COUNT) & 3;
-    r.irqs = irq_raised[SEC_GSI] - raised;
+    r.irqs = fake_machine_irq_asserts(f->m, SEC_GSI) - raised;
     g_assert_cmphex(r.reason, ==, 3);
     return r;
 }
@@ -972,7 +929,7 @@ static void test_atapi_identify(struct fixture *f, gconstpointer data)
     g_assert_cmphex(inb(f, SEC + LBA_HIGH), ==, 0xeb);
 
     outb(f, SEC + COMMAND, 0xa1);
-    g_assert_cmpuint(irq_raised[SEC_GSI], ==, 2);
+    g_assert_cmpuint(fake_machine_irq_asserts(f->m, SEC_GSI), ==, 2);
     g_assert_cmphex(ack(f, SEC), ==, ST_DRDY | ST_DRQ);
     pio_read(f, SEC, w, sizeof(w));
     g_assert_cmphex(inb(f, SEC + STATUS), ==, ST_DRDY);
@@ -991,7 +948,7 @@ static void test_atapi_identify(struct fixture *f, gconstpointer data)
 
     /* DEVICE RESET: signature, no interrupt. */
     outb(f, SEC + COMMAND, 0x08);
-    g_assert_cmpuint(irq_raised[SEC_GSI], ==, 2);
+    g_assert_cmpuint(fake_machine_irq_asserts(f->m, SEC_GSI), ==, 2);
     g_assert_cmphex(inb(f, SEC + STATUS), ==, 0);
     g_assert_cmphex(inb(f, SEC + LBA_HIGH), ==, 0xeb);
     /* The absent device 1 of this channel. */
@@ -1124,9 +1081,9 @@ static void test_atapi_dma(struct fixture *f, gconstpointer data)
     outb(f, SEC + COMMAND, 0xa0);
     pio_write(f, SEC, cdb, 12);
     g_assert_cmphex(inb(f, SEC_CTL) & ST_DRQ, ==, ST_DRQ);
-    g_assert_false(irq_level[SEC_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, SEC_GSI));
     bm_start(f, bm, true);
-    g_assert_true(irq_level[SEC_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, SEC_GSI));
     g_assert_cmphex(inb(f, bm + 2), ==, 0x20 | BM_INTERRUPT);
     bm_stop(f, bm);
     g_assert_cmphex(ack(f, SEC), ==, ST_DRDY);
@@ -1541,14 +1498,14 @@ static void test_reset(struct fixture *f, gconstpointer data)
     ack(f, PRI);
     /* Leave a transfer half done and the interrupt asserted. */
     outb(f, PRI + COMMAND, 0xec);
-    g_assert_true(irq_level[PRI_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, PRI_GSI));
     in(f, PRI + DATA, 2);
 
     g_mutex_lock(&f->m->device_lock);
     f->ide->dev.cls->reset(&f->ide->dev);
     g_mutex_unlock(&f->m->device_lock);
 
-    g_assert_false(irq_level[PRI_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, PRI_GSI));
     g_assert_cmphex(config_read(f, PCI_COMMAND, 2), ==, 0);
     g_assert_cmphex(config_read(f, 0x40, 2) & 0x8000, ==, 0x8000);
     g_assert_cmphex(inb(f, PRI + STATUS), ==, ST_DRDY | ST_DSC);

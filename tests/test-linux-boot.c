@@ -6,10 +6,10 @@
  */
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "engine/machine.h"
 #include "engine/memory.h"
+#include "fake-machine.h"
 #include "hw/acpi/acpi-tables.h"
 #include "hw/fw/e820.h"
 #include "hw/x86/linux-boot.h"
@@ -25,33 +25,17 @@ struct fixture {
 
 static void fixture_setup(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = g_new0(struct machine, 1);
     GError *error = NULL;
 
-    g_mutex_init(&m->device_lock);
-    m->memory = memory_map_new("memory", UINT64_C(1) << 40, &m->device_lock);
-    m->io = memory_map_new("io", 0x10000, &m->device_lock);
-    m->devices = g_ptr_array_new();
-    m->ram_size = RAM_SIZE;
-    m->nr_vcpus = 2;
-    m->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    g_assert(m->ram != MAP_FAILED);
     /* As the pc machine maps it: the VGA window and ROM area are not RAM. */
-    g_assert_nonnull(memory_map_add_ram(m->memory, "ram-low", 0, LOW_END, m->ram,
-                                        &error));
-    g_assert_nonnull(memory_map_add_ram(m->memory, "ram-below-4g", HIGH_START,
-                                        RAM_SIZE - HIGH_START,
-                                        m->ram + HIGH_START, &error));
-    g_assert_no_error(error);
-    f->m = m;
+    f->m = fake_machine_new(RAM_SIZE, FAKE_MACHINE_RAM_PC);
+    f->m->nr_vcpus = 2;
     f->dir = g_dir_make_tmp("mimic-test-linux-boot-XXXXXX", &error);
     g_assert_no_error(error);
 }
 
 static void fixture_teardown(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = f->m;
     GDir *dir = g_dir_open(f->dir, 0, NULL);
     const char *name;
 
@@ -64,12 +48,7 @@ static void fixture_teardown(struct fixture *f, gconstpointer data)
         g_dir_close(dir);
     g_rmdir(f->dir);
     g_free(f->dir);
-    g_ptr_array_unref(m->devices);
-    memory_map_free(m->io);
-    memory_map_free(m->memory);
-    munmap(m->ram, RAM_SIZE);
-    g_mutex_clear(&m->device_lock);
-    g_free(m);
+    fake_machine_free(f->m);
 }
 
 static char *write_file(struct fixture *f, const char *name, const void *data,

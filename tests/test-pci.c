@@ -5,11 +5,10 @@
  * memory maps.
  */
 #include <errno.h>
-#include <string.h>
 
-#include "engine/clock.h"
 #include "engine/machine.h"
 #include "engine/memory.h"
+#include "fake-machine.h"
 #include "hw/device.h"
 #include "hw/pci/i440fx.h"
 #include "hw/pci/pci.h"
@@ -20,24 +19,6 @@
 #define BIOS_SIZE (256 << 10)
 #define FOUR_G UINT64_C(0x100000000)
 #define PM_BASE 0xb000
-
-/* --- a machine made by hand, with an accelerator that records IRQ lines --- */
-
-static bool irq_level[32];
-static unsigned irq_raised[32];
-
-static void fake_set_irq(struct machine *m, unsigned gsi, bool level)
-{
-    g_assert_cmpuint(gsi, <, G_N_ELEMENTS(irq_level));
-    if (level && !irq_level[gsi])
-        irq_raised[gsi]++;
-    irq_level[gsi] = level;
-}
-
-static const struct accel_ops fake_accel = {
-    .name = "fake",
-    .set_irq = fake_set_irq,
-};
 
 /* A PCI device with every kind of BAR. */
 struct test_dev {
@@ -89,7 +70,6 @@ static const struct device_class test_dev_class = {
 
 struct fixture {
     struct machine *m;
-    GMainContext *context;
     struct pci_bus *bus;
     struct device *i440fx, *piix, *pm, *acpi_pm;
     struct test_dev *dev;
@@ -119,37 +99,20 @@ static struct test_dev *add_test_dev(struct fixture *f, int devfn)
 
 static void fixture_setup(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = g_new0(struct machine, 1);
+    struct machine *m = fake_machine_new(RAM_SIZE, FAKE_MACHINE_RAM_PC);
     GError *error = NULL;
 
-    memset(irq_level, 0, sizeof(irq_level));
-    memset(irq_raised, 0, sizeof(irq_raised));
-    f->context = g_main_context_new();
-    g_mutex_init(&m->device_lock);
-    m->memory = memory_map_new("memory", UINT64_C(1) << 52, &m->device_lock);
-    m->io = memory_map_new("ioport", 0x10000, &m->device_lock);
-    m->devices = g_ptr_array_new();
-    m->clock = vclock_new(f->context);
-    m->context = f->context;
-    m->accel = &fake_accel;
-    m->ram = g_malloc0(RAM_SIZE);
-    m->ram_size = RAM_SIZE;
-    m->bios = g_malloc(BIOS_SIZE);
+    m->bios = g_aligned_alloc(BIOS_SIZE, 1, 65536);
     m->bios_size = BIOS_SIZE;
     for (unsigned i = 0; i < BIOS_SIZE; i++)
         m->bios[i] = (i * 7 + 1) & 0xff;
     f->m = m;
 
-    /* The layout machine-pc.c makes, which the i440fx takes over. */
-    g_assert_nonnull(memory_map_add_ram(m->memory, "ram-low", 0, 0xa0000,
-                                        m->ram, &error));
+    /* The rest of the layout machine-pc.c makes, which the i440fx takes over. */
     g_assert_nonnull(memory_map_add_ram(m->memory, "ram-rom-area", 0xc0000,
                                         0x20000, m->ram + 0xc0000, &error));
     g_assert_nonnull(memory_map_add_rom(m->memory, "bios-isa", 0xe0000, 0x20000,
                                         m->bios + BIOS_SIZE - 0x20000, &error));
-    g_assert_nonnull(memory_map_add_ram(m->memory, "ram-below-4g", 0x100000,
-                                        RAM_SIZE - 0x100000, m->ram + 0x100000,
-                                        &error));
     g_assert_nonnull(memory_map_add_rom(m->memory, "bios", FOUR_G - BIOS_SIZE,
                                         BIOS_SIZE, m->bios, &error));
 
@@ -168,35 +131,7 @@ static void fixture_setup(struct fixture *f, gconstpointer data)
 
 static void fixture_teardown(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = f->m;
-
-    for (unsigned i = m->devices->len; i-- > 0;) {
-        struct device *dev = g_ptr_array_index(m->devices, i);
-
-        dev->cls->destroy(dev);
-    }
-    g_ptr_array_unref(m->devices);
-    memory_map_free(m->memory);
-    memory_map_free(m->io);
-    vclock_free(m->clock);
-    g_mutex_clear(&m->device_lock);
-    g_free(m->ram);
-    g_free(m->bios);
-    g_free(m);
-    while (g_main_context_iteration(f->context, FALSE))
-        ;
-    g_main_context_unref(f->context);
-}
-
-static void machine_reset_devices(struct fixture *f)
-{
-    g_mutex_lock(&f->m->device_lock);
-    for (unsigned i = 0; i < f->m->devices->len; i++) {
-        struct device *dev = g_ptr_array_index(f->m->devices, i);
-
-        dev->cls->reset(dev);
-    }
-    g_mutex_unlock(&f->m->device_lock);
+    fake_machine_free(f->m);
 }
 
 /* --- port and memory access --- */
@@ -378,7 +313,7 @@ static void test_bar_mapping(struct fixture *f, gconstpointer data)
     g_assert_null(region_name(mem, UINT64_C(0x900000000)));
     cfg_write(f, d, PCI_COMMAND, 2, PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
     g_assert_cmpstr(region_name(mem, 0xfe000000), ==, "test-mmio");
-    machine_reset_devices(f);
+    fake_machine_reset_devices(f->m);
     g_assert_null(region_name(io, 0xd000));
     g_assert_null(region_name(mem, 0xfe000000));
     g_assert_cmphex(cfg_read(f, d, 0x14, 4), ==, 0);
@@ -412,49 +347,49 @@ static void test_intx_routing(struct fixture *f, gconstpointer data)
     /* Slot 3 INTA and slot 7 INTA both swizzle to PIRQD (0x63). */
     g_assert_cmphex(cfg_read(f, p, 0x60, 4), ==, 0x80808080);
     pci_set_irq(d, true);
-    g_assert_false(irq_level[11]);
+    g_assert_false(fake_machine_irq_level(f->m, 11));
     g_assert_cmphex(cfg_read(f, PCI_DEVFN(3, 0), PCI_STATUS, 2) &
                     PCI_STATUS_INTERRUPT, ==, PCI_STATUS_INTERRUPT);
     cfg_write(f, p, 0x63, 1, 11);
-    g_assert_true(irq_level[11]);
+    g_assert_true(fake_machine_irq_level(f->m, 11));
     /* Rerouting moves the level. */
     cfg_write(f, p, 0x63, 1, 10);
-    g_assert_false(irq_level[11]);
-    g_assert_true(irq_level[10]);
+    g_assert_false(fake_machine_irq_level(f->m, 11));
+    g_assert_true(fake_machine_irq_level(f->m, 10));
     /* Bit 7 disables the route. */
     cfg_write(f, p, 0x63, 1, 0x8a);
-    g_assert_false(irq_level[10]);
+    g_assert_false(fake_machine_irq_level(f->m, 10));
     cfg_write(f, p, 0x63, 1, 0x0a);
-    g_assert_true(irq_level[10]);
+    g_assert_true(fake_machine_irq_level(f->m, 10));
     /* A shared line stays up while any device holds it. */
     pci_set_irq(&other->pci, true);
     pci_set_irq(d, false);
-    g_assert_true(irq_level[10]);
+    g_assert_true(fake_machine_irq_level(f->m, 10));
     pci_set_irq(&other->pci, false);
-    g_assert_false(irq_level[10]);
+    g_assert_false(fake_machine_irq_level(f->m, 10));
     /* Interrupt Disable masks the line but not the status bit. */
     pci_set_irq(d, true);
-    g_assert_true(irq_level[10]);
+    g_assert_true(fake_machine_irq_level(f->m, 10));
     cfg_write(f, PCI_DEVFN(3, 0), PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE);
-    g_assert_false(irq_level[10]);
+    g_assert_false(fake_machine_irq_level(f->m, 10));
     g_assert_cmphex(cfg_read(f, PCI_DEVFN(3, 0), PCI_STATUS, 2) &
                     PCI_STATUS_INTERRUPT, ==, PCI_STATUS_INTERRUPT);
     cfg_write(f, PCI_DEVFN(3, 0), PCI_COMMAND, 2, 0);
-    g_assert_true(irq_level[10]);
+    g_assert_true(fake_machine_irq_level(f->m, 10));
     /* A reserved IRQ is not routed (and logged). */
     g_test_expect_message("mimic-piix", G_LOG_LEVEL_MESSAGE, "*reserved IRQ 2*");
     cfg_write(f, p, 0x63, 1, 2);
     g_test_assert_expected_messages();
-    g_assert_false(irq_level[10]);
-    g_assert_false(irq_level[2]);
+    g_assert_false(fake_machine_irq_level(f->m, 10));
+    g_assert_false(fake_machine_irq_level(f->m, 2));
     /* PIRQA's routing is not slot 3's. */
     cfg_write(f, p, 0x60, 1, 5);
     cfg_write(f, p, 0x63, 1, 11);
-    g_assert_true(irq_level[11]);
-    g_assert_false(irq_level[5]);
+    g_assert_true(fake_machine_irq_level(f->m, 11));
+    g_assert_false(fake_machine_irq_level(f->m, 5));
     /* Machine reset drops the line and the routing. */
-    machine_reset_devices(f);
-    g_assert_false(irq_level[11]);
+    fake_machine_reset_devices(f->m);
+    g_assert_false(fake_machine_irq_level(f->m, 11));
     g_assert_cmphex(cfg_read(f, p, 0x60, 4), ==, 0x80808080);
 }
 
@@ -520,7 +455,7 @@ static void test_pam(struct fixture *f, gconstpointer data)
     g_assert_cmphex(cfg_read(f, h, 0x59, 1), ==, 0x30);
 
     /* Reset: ROM again; the RAM copy stays in guest RAM. */
-    machine_reset_devices(f);
+    fake_machine_reset_devices(f->m);
     g_assert_cmphex(cfg_read(f, h, 0x59, 1), ==, 0);
     g_assert_cmphex(cfg_read(f, h, 0x5c, 4), ==, 0);
     g_assert_cmpint(memory_map_lookup(m->memory, 0xf0000)->kind, ==,
@@ -541,7 +476,7 @@ static void test_smram(struct fixture *f, gconstpointer data)
     g_assert_cmphex(cfg_read(f, h, 0x72, 1), ==, 0x1a);
     cfg_write(f, h, 0x72, 1, 0x42);             /* locked until reset */
     g_assert_cmphex(cfg_read(f, h, 0x72, 1), ==, 0x1a);
-    machine_reset_devices(f);
+    fake_machine_reset_devices(f->m);
     g_assert_cmphex(cfg_read(f, h, 0x72, 1), ==, 0x02);
 }
 
@@ -556,7 +491,7 @@ static void test_elcr(struct fixture *f, gconstpointer data)
     out(f, 0x4d0, 2, 0x0c20);                   /* IRQ 5, 10, 11 level */
     g_assert_cmphex(in(f, 0x4d0, 2), ==, 0x0c20);
     g_assert_cmphex(piix_get_elcr(f->piix), ==, 0x0c20);
-    machine_reset_devices(f);
+    fake_machine_reset_devices(f->m);
     g_assert_cmphex(in(f, 0x4d0, 2), ==, 0);
 }
 
@@ -630,7 +565,7 @@ static void test_pm_function(struct fixture *f, gconstpointer data)
     g_assert_cmphex(cfg_read(f, pm, 0xd2, 1), ==, 0x09);
 
     /* Reset puts it back at the machine's base. */
-    machine_reset_devices(f);
+    fake_machine_reset_devices(f->m);
     g_assert_null(region_name(m->io, 0x700));
     g_assert_cmpstr(region_name(m->io, 0x600), ==, "acpi-pm");
     g_assert_cmphex(cfg_read(f, pm, 0x40, 4), ==, 0x601);

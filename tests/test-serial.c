@@ -15,6 +15,7 @@
 #include "engine/clock.h"
 #include "engine/machine.h"
 #include "engine/memory.h"
+#include "fake-machine.h"
 #include "hw/char/debugcon.h"
 #include "hw/char/serial.h"
 #include "hw/device.h"
@@ -39,73 +40,23 @@ enum { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3,
 #define MCR_OUT2 0x08
 #define MCR_LOOP 0x10
 
-/* --- a machine made by hand, with an accelerator that records IRQ lines --- */
-
-static bool irq_level[32];
-static unsigned irq_raised[32];
-
-static void fake_set_irq(struct machine *m, unsigned gsi, bool level)
-{
-    g_assert_cmpuint(gsi, <, G_N_ELEMENTS(irq_level));
-    if (level && !irq_level[gsi])
-        irq_raised[gsi]++;
-    irq_level[gsi] = level;
-}
-
-static const struct accel_ops fake_accel = {
-    .name = "fake",
-    .set_irq = fake_set_irq,
-};
-
 struct fixture {
     struct machine *m;
-    GMainContext *context;
     char *dir;
-    GPtrArray *chardevs;
 };
 
 static void fixture_setup(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = g_new0(struct machine, 1);
     GError *error = NULL;
 
-    memset(irq_level, 0, sizeof(irq_level));
-    memset(irq_raised, 0, sizeof(irq_raised));
-    f->context = g_main_context_new();
-    g_mutex_init(&m->device_lock);
-    m->io = memory_map_new("io", 0x10000, &m->device_lock);
-    m->devices = g_ptr_array_new();
-    m->chardevs = g_ptr_array_new();
-    m->clock = vclock_new(f->context);
-    m->context = f->context;
-    m->accel = &fake_accel;
-    f->m = m;
-    f->chardevs = g_ptr_array_new();
+    f->m = fake_machine_new(0, FAKE_MACHINE_RAM_FLAT);
     f->dir = g_dir_make_tmp("mimic-test-serial-XXXXXX", &error);
     g_assert_no_error(error);
 }
 
 static void fixture_teardown(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = f->m;
-
-    for (unsigned i = m->devices->len; i-- > 0;) {
-        struct device *dev = g_ptr_array_index(m->devices, i);
-
-        dev->cls->destroy(dev);
-    }
-    g_ptr_array_unref(m->devices);
-    g_ptr_array_unref(m->chardevs);
-    for (unsigned i = 0; i < f->chardevs->len; i++)
-        chardev_close(g_ptr_array_index(f->chardevs, i));
-    g_ptr_array_unref(f->chardevs);
-    memory_map_free(m->io);
-    vclock_free(m->clock);
-    g_mutex_clear(&m->device_lock);
-    g_free(m);
-    while (g_main_context_iteration(f->context, FALSE))
-        ;
-    g_main_context_unref(f->context);
+    fake_machine_free(f->m);
 
     /* The files tests made in the temporary folder. */
     {
@@ -127,11 +78,10 @@ static void fixture_teardown(struct fixture *f, gconstpointer data)
 static struct chardev *open_chardev(struct fixture *f, const char *spec)
 {
     GError *error = NULL;
-    struct chardev *chr = chardev_open(spec, f->context, &error);
+    struct chardev *chr = machine_open_chardev(f->m, spec, &error);
 
     g_assert_no_error(error);
     g_assert_nonnull(chr);
-    g_ptr_array_add(f->chardevs, chr);
     return chr;
 }
 
@@ -203,7 +153,7 @@ static bool iterate_until(struct fixture *f, bool (*done)(struct fixture *f))
     while (!done(f)) {
         if (g_get_monotonic_time() > deadline)
             return false;
-        if (!g_main_context_iteration(f->context, FALSE))
+        if (!g_main_context_iteration(f->m->context, FALSE))
             g_usleep(1000);
     }
     return true;
@@ -329,15 +279,15 @@ static void test_serial_fifo_trigger(struct fixture *f, gconstpointer data)
         outb(f, COM1 + FCR, 0x07 | (t << 6));
         for (unsigned i = 0; i < levels[t]; i++) {
             g_assert_cmphex(inb(f, COM1 + IIR), ==, 0xc1);
-            g_assert_false(irq_level[COM1_GSI]);
+            g_assert_false(fake_machine_irq_level(f->m, COM1_GSI));
             outb(f, COM1 + THR, 'a' + i);
         }
         g_assert_cmphex(inb(f, COM1 + IIR), ==, 0xc4);
-        g_assert_true(irq_level[COM1_GSI]);
+        g_assert_true(fake_machine_irq_level(f->m, COM1_GSI));
         /* Below the trigger level again: no interrupt (the timeout comes later). */
         inb(f, COM1 + RBR);
         g_assert_cmphex(inb(f, COM1 + IIR), ==, 0xc1);
-        g_assert_false(irq_level[COM1_GSI]);
+        g_assert_false(fake_machine_irq_level(f->m, COM1_GSI));
     }
     /* FCR bit 1 empties the RX FIFO. */
     g_assert_true(inb(f, COM1 + LSR) & LSR_DR);
@@ -361,7 +311,7 @@ static void test_serial_priority(struct fixture *f, gconstpointer data)
     /* 17 characters: the FIFO fills and the last one overruns. */
     for (unsigned i = 0; i < 17; i++)
         outb(f, COM1 + THR, 'A' + i);
-    g_assert_true(irq_level[COM1_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, COM1_GSI));
 
     /* RLS > RDA > THRE > MSI (data sheet, "Interrupt Control Functions"). */
     g_assert_cmphex(inb(f, COM1 + IIR), ==, 0xc6);
@@ -369,15 +319,15 @@ static void test_serial_priority(struct fixture *f, gconstpointer data)
     g_assert_cmphex(inb(f, COM1 + IIR), ==, 0xc4);
     for (unsigned i = 0; i < 16; i++)
         g_assert_cmphex(inb(f, COM1 + RBR), ==, 'A' + i);
-    g_assert_true(irq_level[COM1_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, COM1_GSI));
     g_assert_cmphex(inb(f, COM1 + IIR), ==, 0xc2);
     /* That IIR read cleared THRE; the modem status change is left. */
     g_assert_cmphex(inb(f, COM1 + IIR), ==, 0xc0);
-    g_assert_true(irq_level[COM1_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, COM1_GSI));
     /* In loopback RTS drives CTS and OUT2 drives DCD; DSR fell (DDSR). */
     g_assert_cmphex(inb(f, COM1 + MSR), ==, 0x92);
     g_assert_cmphex(inb(f, COM1 + IIR), ==, 0xc1);
-    g_assert_false(irq_level[COM1_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, COM1_GSI));
 }
 
 static void test_serial_thre(struct fixture *f, gconstpointer data)
@@ -387,18 +337,18 @@ static void test_serial_thre(struct fixture *f, gconstpointer data)
 
     /* Enabling ETBEI with THR empty signals THRE at once. */
     outb(f, COM1 + IER, 0x02);
-    g_assert_true(irq_level[COM1_GSI]);
-    g_assert_cmpuint(irq_raised[COM1_GSI], ==, 1);
+    g_assert_true(fake_machine_irq_level(f->m, COM1_GSI));
+    g_assert_cmpuint(fake_machine_irq_edges(f->m, COM1_GSI), ==, 1);
     /* Reading IIR when THRE is the reported source clears it. */
     g_assert_cmphex(inb(f, COM1 + IIR), ==, 0x02);
-    g_assert_false(irq_level[COM1_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, COM1_GSI));
     g_assert_cmphex(inb(f, COM1 + IIR), ==, 0x01);
     /* Writing THR clears it; the (instant) transmission sets it again: a new edge. */
     outb(f, COM1 + THR, 'x');
-    g_assert_true(irq_level[COM1_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, COM1_GSI));
     outb(f, COM1 + THR, 'y');
-    g_assert_true(irq_level[COM1_GSI]);
-    g_assert_cmpuint(irq_raised[COM1_GSI], ==, 3);
+    g_assert_true(fake_machine_irq_level(f->m, COM1_GSI));
+    g_assert_cmpuint(fake_machine_irq_edges(f->m, COM1_GSI), ==, 3);
     /* Rewriting IER with ETBEI still set does not re-arm a cleared THRE. */
     g_assert_cmphex(inb(f, COM1 + IIR), ==, 0x02);
     outb(f, COM1 + IER, 0x02);
@@ -414,14 +364,14 @@ static void test_serial_out2(struct fixture *f, gconstpointer data)
     make_serial(f, NULL);
     outb(f, COM1 + IER, 0x02);
     /* Pending, but OUT2 closes the PC's IRQ buffer. */
-    g_assert_false(irq_level[COM1_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, COM1_GSI));
     outb(f, COM1 + MCR, MCR_OUT2);
-    g_assert_true(irq_level[COM1_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, COM1_GSI));
     outb(f, COM1 + MCR, MCR_DTR | MCR_RTS);
-    g_assert_false(irq_level[COM1_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, COM1_GSI));
     g_assert_cmphex(inb(f, COM1 + IIR), ==, 0x02);
     outb(f, COM1 + MCR, MCR_OUT2);
-    g_assert_false(irq_level[COM1_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, COM1_GSI));
 }
 
 static void test_serial_overrun(struct fixture *f, gconstpointer data)
@@ -466,19 +416,19 @@ static void test_serial_timeout(struct fixture *f, gconstpointer data)
 
     /* The virtual clock is paused: no time passes, no timeout. */
     for (unsigned i = 0; i < 10; i++)
-        g_main_context_iteration(f->context, FALSE);
+        g_main_context_iteration(f->m->context, FALSE);
     g_assert_cmphex(inb(f, COM1 + IIR), ==, 0xc1);
 
     vclock_resume(f->m->clock);
     g_assert_true(iterate_until(f, iir_is_timeout));
-    g_assert_true(irq_level[COM1_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, COM1_GSI));
     /* Reading RBR clears the indication and restarts the timer. */
     g_assert_cmphex(inb(f, COM1 + RBR), ==, 'a');
-    g_assert_false(irq_level[COM1_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, COM1_GSI));
     g_assert_true(iterate_until(f, iir_is_timeout));
     g_assert_cmphex(inb(f, COM1 + RBR), ==, 'b');
     g_assert_cmphex(inb(f, COM1 + IIR), ==, 0xc1);
-    g_assert_false(irq_level[COM1_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, COM1_GSI));
     vclock_pause(f->m->clock);
 }
 
@@ -549,13 +499,13 @@ static void test_serial_receive(struct fixture *f, gconstpointer data)
     /* 16450 mode holds one character; the rest waits in the back end. */
     for (unsigned i = 0; i < 3; i++) {
         g_assert_true(iterate_until(f, data_ready));
-        g_assert_true(irq_level[COM1_GSI]);
+        g_assert_true(fake_machine_irq_level(f->m, COM1_GSI));
         g_assert_cmphex(inb(f, COM1 + IIR), ==, 0x04);
         g_string_append_c(got, inb(f, COM1 + RBR));
         g_assert_false(inb(f, COM1 + LSR) & LSR_OE);
     }
     g_assert_cmpstr(got->str, ==, "xyz");
-    g_assert_false(irq_level[COM1_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, COM1_GSI));
 
     /* FIFO mode: 20 characters, 16 at a time, none lost. */
     outb(f, COM1 + FCR, 0x07);
@@ -565,7 +515,7 @@ static void test_serial_receive(struct fixture *f, gconstpointer data)
         g_assert_true(iterate_until(f, data_ready));
         /* Let the back end fill the FIFO as far as it can. */
         for (unsigned i = 0; i < 20; i++)
-            g_main_context_iteration(f->context, FALSE);
+            g_main_context_iteration(f->m->context, FALSE);
         while (inb(f, COM1 + LSR) & LSR_DR)
             g_string_append_c(got, inb(f, COM1 + RBR));
         g_assert_false(inb(f, COM1 + LSR) & LSR_OE);
@@ -593,7 +543,7 @@ static void test_serial_loopback_drops_input(struct fixture *f, gconstpointer da
     connection = connect_unix(path);
     send_all(connection, "lost");
     for (unsigned i = 0; i < 200; i++) {
-        g_main_context_iteration(f->context, FALSE);
+        g_main_context_iteration(f->m->context, FALSE);
         g_usleep(100);
     }
     /* The serial input is disconnected in loopback (data sheet, MCR bit 4). */
@@ -610,7 +560,7 @@ static void expect_open_error(struct fixture *f, const char *spec, int code,
                               const char *fragment)
 {
     GError *error = NULL;
-    struct chardev *chr = chardev_open(spec, f->context, &error);
+    struct chardev *chr = chardev_open(spec, f->m->context, &error);
 
     g_assert_null(chr);
     g_assert_error(error, G_IO_ERROR, code);
@@ -656,7 +606,7 @@ static void test_chardev_peer_gone(struct fixture *f, gconstpointer data)
     memset(big, 'z', sizeof(big));
     first = connect_unix(path);
     for (unsigned i = 0; i < 50; i++)
-        g_main_context_iteration(f->context, FALSE);
+        g_main_context_iteration(f->m->context, FALSE);
     chardev_write(chr, (const uint8_t *)"1", 1);
     text = receive_some(first, 1);
     g_assert_cmpstr(text, ==, "1");
@@ -671,7 +621,7 @@ static void test_chardev_peer_gone(struct fixture *f, gconstpointer data)
     /* The server takes the next client. */
     second = connect_unix(path);
     for (unsigned i = 0; i < 200; i++) {
-        g_main_context_iteration(f->context, FALSE);
+        g_main_context_iteration(f->m->context, FALSE);
         g_usleep(100);
     }
     chardev_write(chr, (const uint8_t *)"2", 1);
@@ -712,7 +662,7 @@ static void test_chardev_server_wait(struct fixture *f, gconstpointer data)
 {
     g_autofree char *path = g_build_filename(f->dir, "wait.sock", NULL);
     g_autofree char *spec = g_strdup_printf("unix:%s,server", path);
-    struct open_job job = { .spec = spec, .context = f->context };
+    struct open_job job = { .spec = spec, .context = f->m->context };
     g_autoptr(GSocketConnection) connection = NULL;
     g_autofree char *text = NULL;
     GThread *thread;
@@ -730,7 +680,7 @@ static void test_chardev_server_wait(struct fixture *f, gconstpointer data)
     g_thread_join(thread);
     g_assert_no_error(job.error);
     g_assert_nonnull(job.chr);
-    g_ptr_array_add(f->chardevs, job.chr);
+    g_ptr_array_add(f->m->chardevs, job.chr);
 
     chardev_write(job.chr, (const uint8_t *)"w", 1);
     text = receive_some(connection, 1);
@@ -778,7 +728,7 @@ static void test_chardev_stdio(struct fixture *f, gconstpointer data)
     dup2(in_pipe[0], STDIN_FILENO);
     dup2(out_pipe[1], STDOUT_FILENO);
 
-    chr = chardev_open("stdio", f->context, &error);
+    chr = chardev_open("stdio", f->m->context, &error);
     g_assert_no_error(error);
     chardev_write(chr, (const uint8_t *)"out", 3);
     g_assert_cmpint(read(out_pipe[0], buf, sizeof(buf)), ==, 3);
@@ -796,7 +746,7 @@ static void test_chardev_stdio(struct fixture *f, gconstpointer data)
     g_string_truncate(c.text, 0);
     g_assert_cmpint(write(in_pipe[1], "efgh", 4), ==, 4);
     for (unsigned i = 0; i < 20; i++)
-        g_main_context_iteration(f->context, FALSE);
+        g_main_context_iteration(f->m->context, FALSE);
     g_assert_cmpuint(c.text->len, ==, 0);
     c.room = 16;
     chardev_accept_input(chr);
@@ -806,8 +756,8 @@ static void test_chardev_stdio(struct fixture *f, gconstpointer data)
     /* End of input stops the watch instead of spinning. */
     close(in_pipe[1]);
     for (unsigned i = 0; i < 20; i++)
-        g_main_context_iteration(f->context, FALSE);
-    g_assert_false(g_main_context_pending(f->context));
+        g_main_context_iteration(f->m->context, FALSE);
+    g_assert_false(g_main_context_pending(f->m->context));
 
     chardev_close(chr);
     dup2(saved_stdin, STDIN_FILENO);
@@ -944,26 +894,26 @@ static void test_acpi_pm_power_button(struct fixture *f, gconstpointer data)
     /* Not enabled: status only. */
     acpi_pm_power_button(pm);
     g_assert_cmphex(inw(f, PM_BASE) & 0x0100, ==, 0x0100);
-    g_assert_false(irq_level[ACPI_PM_SCI_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, ACPI_PM_SCI_GSI));
     outw(f, PM_BASE, 0x0100);               /* write 1 to clear */
     g_assert_cmphex(inw(f, PM_BASE) & 0x0100, ==, 0);
 
     outw(f, PM_BASE + 2, 0x0100);           /* PWRBTN_EN */
     g_assert_cmphex(inw(f, PM_BASE + 2), ==, 0x0100);
     acpi_pm_power_button(pm);
-    g_assert_true(irq_level[ACPI_PM_SCI_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, ACPI_PM_SCI_GSI));
     /* Writing 0 bits clears nothing; a 32-bit write reaches STS and EN. */
     outw(f, PM_BASE, 0x0000);
-    g_assert_true(irq_level[ACPI_PM_SCI_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, ACPI_PM_SCI_GSI));
     memory_map_dispatch_write(f->m->io, PM_BASE, 4, 0x01000100);
-    g_assert_false(irq_level[ACPI_PM_SCI_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, ACPI_PM_SCI_GSI));
     g_assert_cmphex(inw(f, PM_BASE + 2), ==, 0x0100);
 
     /* Reset clears status, enables and control. */
     acpi_pm_power_button(pm);
-    g_assert_true(irq_level[ACPI_PM_SCI_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, ACPI_PM_SCI_GSI));
     pm->cls->reset(pm);
-    g_assert_false(irq_level[ACPI_PM_SCI_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, ACPI_PM_SCI_GSI));
     g_assert_cmphex(inw(f, PM_BASE) & 0x0100, ==, 0);
     g_assert_cmphex(inw(f, PM_BASE + 2), ==, 0);
 }

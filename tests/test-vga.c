@@ -9,12 +9,12 @@
 #include <glib/gstdio.h>
 #include <png.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "display/surface.h"
 #include "engine/clock.h"
 #include "engine/machine.h"
 #include "engine/memory.h"
+#include "fake-machine.h"
 #include "hw/device.h"
 #include "hw/display/vga.h"
 #include "hw/pci/pci.h"
@@ -68,8 +68,6 @@ static const struct mode_regs mode_13h = {
 
 struct fixture {
     struct machine *m;
-    GMainContext *context;
-    uint8_t *ram;
     struct pci_bus *bus;
     struct device *vga;
 };
@@ -78,28 +76,12 @@ struct fixture {
 
 static void fixture_setup(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = g_new0(struct machine, 1);
     GError *error = NULL;
 
-    f->context = g_main_context_new();
-    g_mutex_init(&m->device_lock);
-    m->memory = memory_map_new("memory", UINT64_C(1) << 36, &m->device_lock);
-    m->io = memory_map_new("io", 0x10000, &m->device_lock);
-    m->devices = g_ptr_array_new();
-    m->chardevs = g_ptr_array_new();
-    m->clock = vclock_new(f->context);
-    m->context = f->context;
-    f->ram = mmap(NULL, LOW_RAM_SIZE, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    g_assert_true(f->ram != MAP_FAILED);
-    m->ram = f->ram;
-    m->ram_size = LOW_RAM_SIZE;
-    g_assert_nonnull(memory_map_add_ram(m->memory, "ram-low", 0, LOW_RAM_SIZE,
-                                        f->ram, &error));
-    g_assert_no_error(error);
-    f->m = m;
+    /* Only the RAM below the VGA window. */
+    f->m = fake_machine_new(LOW_RAM_SIZE, FAKE_MACHINE_RAM_PC);
     if (data == NULL) {
-        f->vga = vga_isa_create(m, LFB, &error);
+        f->vga = vga_isa_create(f->m, LFB, &error);
         g_assert_no_error(error);
         g_assert_nonnull(f->vga);
     }
@@ -107,24 +89,7 @@ static void fixture_setup(struct fixture *f, gconstpointer data)
 
 static void fixture_teardown(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = f->m;
-
-    for (unsigned i = m->devices->len; i-- > 0;) {
-        struct device *dev = g_ptr_array_index(m->devices, i);
-
-        dev->cls->destroy(dev);
-    }
-    g_ptr_array_unref(m->devices);
-    g_ptr_array_unref(m->chardevs);
-    memory_map_free(m->io);
-    memory_map_free(m->memory);
-    vclock_free(m->clock);
-    g_mutex_clear(&m->device_lock);
-    munmap(f->ram, LOW_RAM_SIZE);
-    g_free(m);
-    while (g_main_context_iteration(f->context, FALSE))
-        ;
-    g_main_context_unref(f->context);
+    fake_machine_free(f->m);
 }
 
 /* --- guest accesses --- */
@@ -884,7 +849,7 @@ static void test_refresh_timer(struct fixture *f, gconstpointer data)
     put_text(f, 0, 0, "tick", 0x07);
     vclock_resume(f->m->clock);
     while (frames == 0 && g_get_monotonic_time() < deadline)
-        g_main_context_iteration(f->context, TRUE);
+        g_main_context_iteration(f->m->context, TRUE);
     vclock_pause(f->m->clock);
     g_assert_cmpint(frames, >=, 1);
     assert_size(f, 720, 400);

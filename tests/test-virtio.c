@@ -6,10 +6,10 @@
  */
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "engine/machine.h"
 #include "engine/memory.h"
+#include "fake-machine.h"
 #include "hw/device.h"
 #include "hw/pci/pci.h"
 #include "hw/virtio/virtio-blk.h"
@@ -58,21 +58,6 @@ enum {
 #define S_NEEDS_RESET VIRTIO_STATUS_NEEDS_RESET
 #define BIT(n) (UINT64_C(1) << (n))
 
-/* --- a machine made by hand, with an accelerator that records IRQ lines --- */
-
-static bool irq_level[32];
-
-static void fake_set_irq(struct machine *m, unsigned gsi, bool level)
-{
-    g_assert_cmpuint(gsi, <, G_N_ELEMENTS(irq_level));
-    irq_level[gsi] = level;
-}
-
-static const struct accel_ops fake_accel = {
-    .name = "fake",
-    .set_irq = fake_set_irq,
-};
-
 static int fake_route(void *opaque, int pirq)
 {
     return GSI_BASE + pirq;
@@ -85,7 +70,6 @@ struct fixture {
     BlkImage *image;
     char *dir;
     char *path;
-    uint8_t *ram;
     /* The test driver's view of queue 0. */
     bool modern;
     uint16_t notify_off;
@@ -143,7 +127,7 @@ static void common_write(struct fixture *f, unsigned offset, unsigned size,
 static void put_le(struct fixture *f, uint64_t addr, uint64_t v, unsigned size)
 {
     for (unsigned i = 0; i < size; i++)
-        f->ram[addr + i] = v >> (8 * i);
+        f->m->ram[addr + i] = v >> (8 * i);
 }
 
 static uint64_t get_le(struct fixture *f, uint64_t addr, unsigned size)
@@ -151,7 +135,7 @@ static uint64_t get_le(struct fixture *f, uint64_t addr, unsigned size)
     uint64_t v = 0;
 
     for (unsigned i = 0; i < size; i++)
-        v |= (uint64_t)f->ram[addr + i] << (8 * i);
+        v |= (uint64_t)f->m->ram[addr + i] << (8 * i);
     return v;
 }
 
@@ -176,23 +160,10 @@ static void program_bars(struct fixture *f)
 static void fixture_setup(struct fixture *f, gconstpointer data)
 {
     bool read_only = GPOINTER_TO_INT(data) == READ_ONLY_DISK;
-    struct machine *m = g_new0(struct machine, 1);
+    struct machine *m = fake_machine_new(RAM_SIZE, FAKE_MACHINE_RAM_FLAT);
     g_autofree uint8_t *disk = g_malloc(DISK_SIZE);
     GError *error = NULL;
 
-    memset(irq_level, 0, sizeof(irq_level));
-    g_mutex_init(&m->device_lock);
-    m->memory = memory_map_new("memory", UINT64_C(1) << 52, &m->device_lock);
-    m->io = memory_map_new("ioport", 0x10000, &m->device_lock);
-    m->devices = g_ptr_array_new();
-    m->accel = &fake_accel;
-    f->ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    g_assert_true(f->ram != MAP_FAILED);
-    m->ram = f->ram;
-    m->ram_size = RAM_SIZE;
-    g_assert_nonnull(memory_map_add_ram(m->memory, "ram", 0, RAM_SIZE, f->ram,
-                                        &error));
     f->m = m;
     f->bus = pci_bus_create(m, &error);
     g_assert_no_error(error);
@@ -218,20 +189,8 @@ static void fixture_setup(struct fixture *f, gconstpointer data)
 
 static void fixture_teardown(struct fixture *f, gconstpointer data)
 {
-    struct machine *m = f->m;
-
-    for (unsigned i = m->devices->len; i-- > 0;) {
-        struct device *dev = g_ptr_array_index(m->devices, i);
-
-        dev->cls->destroy(dev);
-    }
-    g_ptr_array_unref(m->devices);
+    fake_machine_free(f->m);
     blk_close(f->image);
-    memory_map_free(m->memory);
-    memory_map_free(m->io);
-    g_mutex_clear(&m->device_lock);
-    munmap(f->ram, RAM_SIZE);
-    g_free(m);
     g_unlink(f->path);
     g_rmdir(f->dir);
     g_free(f->path);
@@ -253,7 +212,7 @@ static uint8_t read_isr(struct fixture *f)
 
 static void reset_driver_state(struct fixture *f)
 {
-    memset(f->ram + RING_BASE, 0, 0x10000);
+    memset(f->m->ram + RING_BASE, 0, 0x10000);
     f->avail_idx = f->used_idx = f->next_desc = 0;
 }
 
@@ -421,7 +380,7 @@ static uint8_t request(struct fixture *f, uint32_t type, uint64_t sector,
     put32(f, HEADER_ADDR, type);
     put32(f, HEADER_ADDR + 4, 0);
     put64(f, HEADER_ADDR + 8, sector);
-    f->ram[STATUS_ADDR] = 0xff;
+    f->m->ram[STATUS_ADDR] = 0xff;
     bufs[n++] = (struct buf){ HEADER_ADDR, 16, false };
     if (length)
         bufs[n++] = (struct buf){ data, length, data_written };
@@ -429,7 +388,7 @@ static uint8_t request(struct fixture *f, uint32_t type, uint64_t sector,
     written = take_used(f, submit(f, bufs, n, indirect));
     if (used_length)
         *used_length = written;
-    return f->ram[STATUS_ADDR];
+    return f->m->ram[STATUS_ADDR];
 }
 
 /* A flush that succeeds. */
@@ -442,7 +401,7 @@ static void flush(struct fixture *f)
 static void fill(struct fixture *f, uint64_t addr, size_t length, unsigned seed)
 {
     for (size_t i = 0; i < length; i++)
-        f->ram[addr + i] = (i * 13 + seed) & 0xff;
+        f->m->ram[addr + i] = (i * 13 + seed) & 0xff;
 }
 
 /* The image holds what guest memory at @addr holds. */
@@ -452,15 +411,15 @@ static void expect_disk(struct fixture *f, uint64_t sector, uint64_t addr,
     g_autofree uint8_t *buf = g_malloc(length);
 
     g_assert_cmpint(blk_read(f->image, sector * 512, buf, length), ==, 0);
-    g_assert_cmpmem(buf, length, f->ram + addr, length);
+    g_assert_cmpmem(buf, length, f->m->ram + addr, length);
 }
 
 static void expect_irq(struct fixture *f, uint8_t isr)
 {
-    g_assert_cmpint(irq_level[IRQ_GSI], ==, isr != 0);
+    g_assert_cmpint(fake_machine_irq_level(f->m, IRQ_GSI), ==, isr != 0);
     g_assert_cmpuint(read_isr(f), ==, isr);
     /* Reading cleared the register and lowered the line. */
-    g_assert_false(irq_level[IRQ_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, IRQ_GSI));
     g_assert_cmpuint(read_isr(f), ==, 0);
 }
 
@@ -577,12 +536,12 @@ static void exercise_requests(struct fixture *f, bool indirect)
                              indirect, &used_length), ==, VIRTIO_BLK_S_OK);
     g_assert_cmpuint(used_length, ==, 1);
     expect_disk(f, 100, DATA_ADDR, 4096);
-    memset(f->ram + READBACK_ADDR, 0xee, 8192);
+    memset(f->m->ram + READBACK_ADDR, 0xee, 8192);
     g_assert_cmpuint(request(f, VIRTIO_BLK_T_IN, 100, READBACK_ADDR, 4096, true,
                              indirect, &used_length), ==, VIRTIO_BLK_S_OK);
     g_assert_cmpuint(used_length, ==, 4097);
-    g_assert_cmpmem(f->ram + READBACK_ADDR, 4096, f->ram + DATA_ADDR, 4096);
-    g_assert_cmphex(f->ram[READBACK_ADDR + 4096], ==, 0xee);
+    g_assert_cmpmem(f->m->ram + READBACK_ADDR, 4096, f->m->ram + DATA_ADDR, 4096);
+    g_assert_cmphex(f->m->ram[READBACK_ADDR + 4096], ==, 0xee);
     /* Untouched sectors still hold the image's pattern. */
     g_assert_cmpuint(request(f, VIRTIO_BLK_T_IN, 7, READBACK_ADDR, 1024, true,
                              indirect, NULL), ==, VIRTIO_BLK_S_OK);
@@ -592,13 +551,13 @@ static void exercise_requests(struct fixture *f, bool indirect)
                              &used_length), ==, VIRTIO_BLK_S_OK);
     g_assert_cmpuint(used_length, ==, 1);
 
-    memset(f->ram + READBACK_ADDR, 0xee, 64);
+    memset(f->m->ram + READBACK_ADDR, 0xee, 64);
     g_assert_cmpuint(request(f, VIRTIO_BLK_T_GET_ID, 0, READBACK_ADDR, 20, true,
                              indirect, &used_length), ==, VIRTIO_BLK_S_OK);
     g_assert_cmpuint(used_length, ==, 21);
     memset(id, 0, sizeof(id));
     memcpy(id, "MIMIC-test", 10);
-    g_assert_cmpmem(f->ram + READBACK_ADDR, 20, id, 20);
+    g_assert_cmpmem(f->m->ram + READBACK_ADDR, 20, id, 20);
 
     /* The last sector works, one past it does not; neither does a partial one. */
     g_assert_cmpuint(request(f, VIRTIO_BLK_T_IN, DISK_SIZE / 512 - 1,
@@ -663,18 +622,18 @@ static void test_scattered(struct fixture *f, gconstpointer data)
         bufs[1 + i] = (struct buf){ DATA_ADDR + (31 - i) * 512, 512, false };
     bufs[33] = (struct buf){ STATUS_ADDR, 1, true };
     g_assert_cmpuint(take_used(f, submit(f, bufs, 34, false)), ==, 1);
-    g_assert_cmpuint(f->ram[STATUS_ADDR], ==, VIRTIO_BLK_S_OK);
+    g_assert_cmpuint(f->m->ram[STATUS_ADDR], ==, VIRTIO_BLK_S_OK);
     for (unsigned i = 0; i < 32; i++)
         expect_disk(f, 300 + i, DATA_ADDR + (31 - i) * 512, 512);
 
     /* Read it back in 3-byte-odd pieces, status sharing the last buffer. */
     put32(f, HEADER_ADDR, VIRTIO_BLK_T_IN);
-    memset(f->ram + READBACK_ADDR, 0, 32 * 512 + 1);
+    memset(f->m->ram + READBACK_ADDR, 0, 32 * 512 + 1);
     bufs[1] = (struct buf){ READBACK_ADDR, 1000, true };
     bufs[2] = (struct buf){ READBACK_ADDR + 1000, 3, true };
     bufs[3] = (struct buf){ READBACK_ADDR + 1003, 32 * 512 + 1 - 1003, true };
     g_assert_cmpuint(take_used(f, submit(f, bufs, 4, true)), ==, 32 * 512 + 1);
-    g_assert_cmpuint(f->ram[READBACK_ADDR + 32 * 512], ==, VIRTIO_BLK_S_OK);
+    g_assert_cmpuint(f->m->ram[READBACK_ADDR + 32 * 512], ==, VIRTIO_BLK_S_OK);
     expect_disk(f, 300, READBACK_ADDR, 32 * 512);
 }
 
@@ -707,7 +666,8 @@ static void test_discard_write_zeroes(struct fixture *f, gconstpointer data)
     put_segment(f, 0, 200, 4, 0);
     put_segment(f, 1, DISK_SIZE / 512 - 1, 2, 0);
     fill(f, READBACK_ADDR, 2048, 0);
-    g_assert_cmpint(blk_read(f->image, 200 * 512, f->ram + READBACK_ADDR, 2048), ==, 0);
+    g_assert_cmpint(blk_read(f->image, 200 * 512, f->m->ram + READBACK_ADDR, 2048),
+                    ==, 0);
     g_assert_cmpuint(ranges(f, VIRTIO_BLK_T_WRITE_ZEROES, 32), ==, VIRTIO_BLK_S_IOERR);
     expect_disk(f, 200, READBACK_ADDR, 2048);
     g_assert_cmpuint(ranges(f, VIRTIO_BLK_T_DISCARD, 20), ==, VIRTIO_BLK_S_IOERR);
@@ -716,12 +676,13 @@ static void test_discard_write_zeroes(struct fixture *f, gconstpointer data)
     put_segment(f, 0, 200, 4, 0);
     put_segment(f, 1, 210, 3, 1);
     g_assert_cmpuint(ranges(f, VIRTIO_BLK_T_WRITE_ZEROES, 32), ==, VIRTIO_BLK_S_OK);
-    memset(f->ram + DATA_ADDR, 0, 4 * 512);
+    memset(f->m->ram + DATA_ADDR, 0, 4 * 512);
     expect_disk(f, 200, DATA_ADDR, 4 * 512);
     expect_disk(f, 210, DATA_ADDR, 3 * 512);
     /* The sectors around were left alone. */
-    g_assert_cmpint(blk_read(f->image, 204 * 512, f->ram + READBACK_ADDR, 512), ==, 0);
-    g_assert_cmpuint(f->ram[READBACK_ADDR + 1], ==, ((204 * 512 + 1) * 7 + 204) & 0xff);
+    g_assert_cmpint(blk_read(f->image, 204 * 512, f->m->ram + READBACK_ADDR, 512),
+                    ==, 0);
+    g_assert_cmpuint(f->m->ram[READBACK_ADDR + 1], ==, ((204 * 512 + 1) * 7 + 204) & 0xff);
 }
 
 static void test_read_only(struct fixture *f, gconstpointer data)
@@ -731,7 +692,7 @@ static void test_read_only(struct fixture *f, gconstpointer data)
     g_assert_true(features & BIT(VIRTIO_BLK_F_RO));
     g_assert_false(features & BIT(VIRTIO_BLK_F_DISCARD));
     fill(f, DATA_ADDR, 1024, 3);
-    g_assert_cmpint(blk_read(f->image, 0, f->ram + READBACK_ADDR, 1024), ==, 0);
+    g_assert_cmpint(blk_read(f->image, 0, f->m->ram + READBACK_ADDR, 1024), ==, 0);
     g_assert_cmpuint(request(f, VIRTIO_BLK_T_OUT, 0, DATA_ADDR, 1024, false,
                              false, NULL), ==, VIRTIO_BLK_S_IOERR);
     expect_disk(f, 0, READBACK_ADDR, 1024);
@@ -808,9 +769,9 @@ static void test_event_idx(struct fixture *f, gconstpointer data)
             put16(f, used_event, f->used_idx + 2);
         g_assert_cmpuint(request(f, VIRTIO_BLK_T_GET_ID, 0, READBACK_ADDR, 20,
                                  true, false, NULL), ==, VIRTIO_BLK_S_OK);
-        if (irq_level[IRQ_GSI] != (i % 3 == 2))
+        if (fake_machine_irq_level(f->m, IRQ_GSI) != (i % 3 == 2))
             g_error("used index %u: interrupt %s", f->used_idx,
-                    irq_level[IRQ_GSI] ? "raised" : "missing");
+                    fake_machine_irq_level(f->m, IRQ_GSI) ? "raised" : "missing");
         if (i % 3 == 2)
             read_isr(f);
     }
@@ -834,11 +795,11 @@ static void test_machine_reset(struct fixture *f, gconstpointer data)
 {
     modern_init(f, UINT64_MAX, 32);
     flush(f);
-    g_assert_true(irq_level[IRQ_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, IRQ_GSI));
     g_mutex_lock(&f->m->device_lock);
     f->dev->dev.cls->reset(&f->dev->dev);
     g_mutex_unlock(&f->m->device_lock);
-    g_assert_false(irq_level[IRQ_GSI]);
+    g_assert_false(fake_machine_irq_level(f->m, IRQ_GSI));
     /* BARs are off until firmware programs them again. */
     g_assert_cmphex(cfg_read(f, PCI_COMMAND, 2), ==, 0);
     g_assert_cmphex(cfg_read(f, PCI_BASE_ADDRESS_0, 4), ==, 1);
@@ -859,7 +820,7 @@ static void expect_broken(struct fixture *f)
     uint16_t used = get16(f, f->used + 2);
 
     g_assert_cmphex(device_status(f) & S_NEEDS_RESET, ==, S_NEEDS_RESET);
-    g_assert_true(irq_level[IRQ_GSI]);
+    g_assert_true(fake_machine_irq_level(f->m, IRQ_GSI));
     g_assert_cmphex(read_isr(f) & VIRTIO_ISR_CONFIG, ==, VIRTIO_ISR_CONFIG);
     /* Nothing more happens until a reset, however often it is poked. */
     notify(f, 0);
