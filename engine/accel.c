@@ -6,16 +6,14 @@
 
 #include "engine/vm.h"
 
+extern const struct accel_ops accel_jit_ops;     /* engine/accel-jit.c */
+
 const struct accel_ops *accel_find(const char *name, GError **error)
 {
     if (strcmp(name, "kvm") == 0)
         return &accel_kvm_ops;
-    if (strcmp(name, "jit") == 0 || strcmp(name, "tcg") == 0) {
-        g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_NO_ACCEL,
-                    "the jit accelerator (software CPU) is not built yet; "
-                    "use -accel kvm");
-        return NULL;
-    }
+    if (strcmp(name, "jit") == 0 || strcmp(name, "tcg") == 0)
+        return &accel_jit_ops;
     g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_NO_ACCEL,
                 "unknown accelerator \"%s\" (known: kvm, jit)", name);
     return NULL;

@@ -83,7 +83,7 @@ static void test_bad_setup(void)
     expect_error((const char *[]){ "-bios", "/nonexistent/bios.bin", NULL },
                  "cannot read the firmware");
     expect_error((const char *[]){ "-bios", odd, NULL }, "must be a multiple of 64 KiB");
-    expect_error((const char *[]){ "-accel", "jit", NULL }, "jit accelerator (software CPU) is not built yet");
+    expect_error((const char *[]){ "-accel", "nosuch", NULL }, "unknown accelerator \"nosuch\"");
     expect_error((const char *[]){ "-serial", "telnet:foo", NULL }, "-serial telnet:foo");
     mimic_test_remove_dir(g_steal_pointer(&dir));
 }

@@ -244,8 +244,12 @@ static void pio_next(struct ide_drive *d)
     if (limit == 0 || limit == 0xffff)
         limit = 0xfffe;
     n = MIN(a->chunk_len - a->chunk_pos, a->bytes_left);
+    /*
+     * Only the last block may be odd; a limit of 1 with more to send is a
+     * driver error that would otherwise offer empty blocks forever: send 2.
+     */
     if (n > limit)
-        n = limit & ~1u;            /* only the last block may be odd */
+        n = MAX(limit & ~1u, 2u);
     d->lba_mid = n;
     d->lba_high = n >> 8;
     d->count = REASON_IO;

@@ -25,9 +25,11 @@
  *    so a faulting instruction leaves no partial state (string instructions
  *    commit each iteration, which is what makes them restartable).
  *  - Memory: linear address -> soft TLB (mem.c) -> struct memory_map. The TLB
- *    fill is the hook where the page walk goes; today it maps linear ==
- *    physical (paging off), caching host pointers for RAM/ROM pages and
- *    sending device regions through memory_map_dispatch_*.
+ *    fill walks the page tables (paging.c), caching host pointers for
+ *    RAM/ROM pages and sending device regions through memory_map_dispatch_*.
+ *  - System level (system.h): segmentation (seg.c), interrupts and
+ *    exceptions (interrupt.c), control registers and MSRs (msr.c); the
+ *    platform's chips are reached through struct x86_platform_ops.
  */
 #pragma once
 
@@ -38,6 +40,13 @@
 #include "engine/x86-cpu-state.h"
 
 struct memory_map;
+
+/* A #PF error code bit (SDM vol. 3, 4.7). */
+#define X86_PF_P    1u
+#define X86_PF_W    2u
+#define X86_PF_U    4u
+#define X86_PF_RSVD 8u
+#define X86_PF_I    16u
 
 /* Segment registers in ModRM/prefix encoding order (SDM vol. 2, 3.1.1.3). */
 enum x86_seg {
@@ -91,9 +100,10 @@ enum x86_mode {
 /* Why x86_cpu_run returned. */
 enum x86_exit {
     X86_EXIT_BUDGET,     /* ran the requested number of instructions */
-    X86_EXIT_EXCEPTION,  /* an exception the CPU cannot deliver yet */
+    X86_EXIT_EXCEPTION,  /* an exception, when the CPU is not in system mode */
     X86_EXIT_HLT,
     X86_EXIT_STOP,       /* x86_cpu_stop or an instruction asked to leave */
+    X86_EXIT_SHUTDOWN,   /* triple fault (SDM vol. 3, 6.15, interrupt 8) */
 };
 
 /* Soft TLB: direct mapped, one entry per linear page (SDM vol. 3, 4.10). */
@@ -102,6 +112,8 @@ enum x86_exit {
 #define X86_PAGE_SHIFT 12
 #define X86_PAGE_SIZE (1ull << X86_PAGE_SHIFT)
 #define X86_PAGE_MASK (~(X86_PAGE_SIZE - 1))
+/* Tag bit 0: the translation was made for a user-mode (CPL 3) access. */
+#define X86_TLB_USER 1ull
 
 struct x86_tlb_entry {
     /* Page tag per access kind; all ones means no translation cached. */
@@ -131,6 +143,100 @@ struct x86_segment_cache {
     uint16_t flags;         /* descriptor attributes, as in X86_SEGF_* */
 };
 
+/* Control register bits (SDM vol. 3, 2.5). */
+#define X86_CR0_PE (1ull << 0)
+#define X86_CR0_MP (1ull << 1)
+#define X86_CR0_EM (1ull << 2)
+#define X86_CR0_TS (1ull << 3)
+#define X86_CR0_ET (1ull << 4)
+#define X86_CR0_NE (1ull << 5)
+#define X86_CR0_WP (1ull << 16)
+#define X86_CR0_AM (1ull << 18)
+#define X86_CR0_NW (1ull << 29)
+#define X86_CR0_CD (1ull << 30)
+#define X86_CR0_PG (1ull << 31)
+#define X86_CR4_VME (1ull << 0)
+#define X86_CR4_PVI (1ull << 1)
+#define X86_CR4_TSD (1ull << 2)
+#define X86_CR4_DE  (1ull << 3)
+#define X86_CR4_PSE (1ull << 4)
+#define X86_CR4_PAE (1ull << 5)
+#define X86_CR4_MCE (1ull << 6)
+#define X86_CR4_PGE (1ull << 7)
+#define X86_CR4_PCE (1ull << 8)
+#define X86_CR4_OSFXSR (1ull << 9)
+#define X86_CR4_OSXMMEXCPT (1ull << 10)
+#define X86_EFER_SCE (1ull << 0)
+#define X86_EFER_LME (1ull << 8)
+#define X86_EFER_LMA (1ull << 10)
+#define X86_EFER_NXE (1ull << 11)
+
+/* Model-specific registers the CPU keeps (SDM vol. 4, ch. 2). */
+#define X86_MSR_TSC 0x10
+#define X86_MSR_APIC_BASE 0x1b
+#define X86_MSR_MTRRCAP 0xfe
+#define X86_MSR_SYSENTER_CS 0x174
+#define X86_MSR_SYSENTER_ESP 0x175
+#define X86_MSR_SYSENTER_EIP 0x176
+#define X86_MSR_MISC_ENABLE 0x1a0
+#define X86_MSR_MTRR_PHYS_BASE0 0x200
+#define X86_MSR_MTRR_FIX64K_00000 0x250
+#define X86_MSR_MTRR_FIX16K_80000 0x258
+#define X86_MSR_MTRR_FIX16K_A0000 0x259
+#define X86_MSR_MTRR_FIX4K_C0000 0x268
+#define X86_MSR_PAT 0x277
+#define X86_MSR_MTRR_DEF_TYPE 0x2ff
+#define X86_MSR_TSC_DEADLINE 0x6e0
+#define X86_MSR_EFER 0xc0000080
+#define X86_MSR_STAR 0xc0000081
+#define X86_MSR_LSTAR 0xc0000082
+#define X86_MSR_CSTAR 0xc0000083
+#define X86_MSR_FMASK 0xc0000084
+#define X86_MSR_FS_BASE 0xc0000100
+#define X86_MSR_GS_BASE 0xc0000101
+#define X86_MSR_KERNEL_GS_BASE 0xc0000102
+#define X86_MSR_TSC_AUX 0xc0000103
+
+struct x86_msrs {
+    uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint64_t star, lstar, cstar, fmask, kernel_gs_base, tsc_aux;
+    uint64_t pat, misc_enable, mtrr_def_type, tsc_deadline;
+    uint64_t mtrr_fixed[11];    /* 250, 258, 259, 268-26F */
+    uint64_t mtrr_var[16];      /* 200-20F */
+};
+
+/*
+ * What the CPU needs from the platform around it (the accelerator's chips):
+ * interrupt acknowledge, the APIC MSRs. Any of them may be NULL.
+ */
+struct x86_platform_ops {
+    /* INTR acknowledge: the vector to deliver, or -1 if none is pending. */
+    int (*acknowledge_interrupt)(void *opaque);
+    /* IA32_APIC_BASE and IA32_TSC_DEADLINE reads and writes; false: #GP. */
+    bool (*read_msr)(void *opaque, uint32_t index, uint64_t *value);
+    bool (*write_msr)(void *opaque, uint32_t index, uint64_t value);
+    /* MOV CR8 (the local APIC's TPR, SDM vol. 3, 10.8.6.1). */
+    uint64_t (*read_cr8)(void *opaque);
+    void (*write_cr8)(void *opaque, uint64_t value);
+};
+
+/* The kind of event being delivered, for the double-fault rules (6.15). */
+enum x86_event_class {
+    X86_EVENT_NONE,
+    X86_EVENT_BENIGN,
+    X86_EVENT_CONTRIBUTORY,
+    X86_EVENT_PAGE_FAULT,
+    X86_EVENT_DOUBLE_FAULT,
+};
+
+/* How an interrupt arrives (SDM vol. 3, 6.12: EXT bit, gate DPL check). */
+enum x86_event_source {
+    X86_SOURCE_EXCEPTION,   /* processor-detected, EXT = 1 */
+    X86_SOURCE_EXTERNAL,    /* INTR, NMI: EXT = 1 */
+    X86_SOURCE_SOFTWARE,    /* INT n, INT3, INTO: gate DPL checked */
+    X86_SOURCE_ICEBP,       /* INT1: EXT = 1, no DPL check */
+};
+
 struct x86_insn;
 
 struct x86_cpu {
@@ -138,15 +244,40 @@ struct x86_cpu {
     uint64_t rip;
     uint64_t rflags;
     struct x86_segment_cache seg[X86_SEG_COUNT];
+    struct x86_segment_cache ldt, tr;
+    uint64_t gdt_base, idt_base;
+    uint16_t gdt_limit, idt_limit;
     uint64_t cr0, cr2, cr3, cr4, cr8, efer;
+    uint64_t dr[8];
+    struct x86_msrs msr;
     enum x86_mode mode;
+    uint8_t apic_id;                /* CPUID.1:EBX[31:24] */
 
     /* Everything the interpreter does not model yet, kept for lossless
      * x86_cpu_get_state/x86_cpu_set_state. */
     struct x86_cpu_state rest;
 
     struct memory_map *memory;
+    struct memory_map *io;          /* port I/O space; NULL: ports read ones */
     struct x86_tlb_entry tlb[X86_TLB_SIZE];
+    bool tlb_has_large;             /* a large page is cached: INVLPG flushes all */
+
+    /*
+     * System mode: exceptions and interrupts are delivered through the IDT
+     * (the accelerator). Without it, x86_cpu_run returns X86_EXIT_EXCEPTION
+     * at the first exception (user-mode runs and unit tests).
+     */
+    bool system;
+    const struct x86_platform_ops *platform;
+    void *platform_opaque;
+    /* Set (any thread) when the platform may have an interrupt for INTR. */
+    int interrupt_request;
+    /* Interrupts blocked until after the next instruction (STI, MOV SS). */
+    uint8_t interrupt_shadow;
+    bool halted;
+    enum x86_event_class event_class;   /* delivering an event of this class */
+    /* Implicit supervisor-mode access (descriptor tables, TSS, 4.6). */
+    bool implicit_supervisor;
 
     /* Time stamp counter: read_tsc(opaque) + tsc_offset (SDM vol. 3, 18.17). */
     uint64_t (*read_tsc)(void *opaque);
@@ -177,7 +308,7 @@ struct x86_cpu {
 void x86_cpu_init(struct x86_cpu *cpu, struct memory_map *memory);
 /* Power-on state (SDM vol. 3, 9.1.1, table 9-1). */
 void x86_cpu_reset(struct x86_cpu *cpu);
-/* Flat 64-bit user mode: long mode, CPL 3, flat segments, paging off. */
+/* Flat 64-bit user mode: long mode, CPL 3, flat segments, no paging walk. */
 void x86_cpu_set_flat64(struct x86_cpu *cpu);
 
 /* Conversion to and from the accelerator-neutral state; lossless. */
@@ -191,19 +322,36 @@ void x86_cpu_stop(struct x86_cpu *cpu);
 
 /* Throw away every cached translation (CR3 load, mode change, map change). */
 void x86_tlb_flush(struct x86_cpu *cpu);
+/* INVLPG: drop the translations of the page holding @linear. */
+void x86_tlb_flush_page(struct x86_cpu *cpu, uint64_t linear);
+/* Recompute cpu->mode from CR0, EFER, CS and RFLAGS (no TLB flush). */
+void x86_update_mode(struct x86_cpu *cpu);
+/* INIT (SDM vol. 3, 9.1.1): like RESET, but keeps the MSRs, x87/SSE state. */
+void x86_cpu_init_signal(struct x86_cpu *cpu);
+/* From any thread: the platform's INTR may be asserted; wake the loop. */
+static inline void x86_cpu_request_interrupt(struct x86_cpu *cpu)
+{
+    __atomic_store_n(&cpu->interrupt_request, 1, __ATOMIC_RELEASE);
+}
 
 /* Raise an exception; long-jumps to the execution loop. */
 _Noreturn void x86_raise(struct x86_cpu *cpu, unsigned vector);
 _Noreturn void x86_raise_error(struct x86_cpu *cpu, unsigned vector,
                                uint32_t error_code);
 
-/* Linear-address accesses of 1, 2, 4, 8 bytes; may raise. */
+/* Linear-address accesses of 1, 2, 4, 8 bytes, at the current privilege
+ * (or supervisor while cpu->implicit_supervisor is set); may raise. */
 uint64_t x86_linear_read(struct x86_cpu *cpu, uint64_t linear, unsigned size);
 void x86_linear_write(struct x86_cpu *cpu, uint64_t linear, unsigned size,
                       uint64_t value);
 /* Instruction fetch of @size bytes into @buffer; may raise. */
 void x86_linear_fetch(struct x86_cpu *cpu, uint64_t linear, uint8_t *buffer,
                       unsigned size);
+
+/* Supervisor-mode accesses to descriptor tables and the TSS. */
+uint64_t x86_system_read(struct x86_cpu *cpu, uint64_t linear, unsigned size);
+void x86_system_write(struct x86_cpu *cpu, uint64_t linear, unsigned size,
+                      uint64_t value);
 
 static inline bool x86_long64(const struct x86_cpu *cpu)
 {

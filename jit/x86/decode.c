@@ -247,6 +247,8 @@ enum x86_decode_result x86_decode(struct x86_insn *insn, const uint8_t *bytes,
     insn->addrsize = address_size(insn, mode);
     insn->seg = X86_DS;
 
+    if (flags & XF_NOMEM)
+        insn->mod = 3;
     if (insn->has_modrm && insn->mod != 3) {
         insn->has_mem = 1;
         if (insn->addrsize == 2)

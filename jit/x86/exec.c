@@ -10,6 +10,7 @@
 
 #include "jit/x86/decode.h"
 #include "jit/x86/ops.h"
+#include "jit/x86/system.h"
 
 /* Default TSC: the host's monotonic clock in nanoseconds (a 1 GHz TSC). */
 static uint64_t monotonic_tsc(void *opaque)
@@ -38,30 +39,29 @@ static void load_segment(struct x86_segment_cache *s, uint16_t selector,
 }
 
 /* Derive the execution mode from CR0.PE, EFER.LMA, CS.L/D and RFLAGS.VM. */
-static void update_mode(struct x86_cpu *cpu)
+void x86_update_mode(struct x86_cpu *cpu)
 {
     uint16_t cs = cpu->seg[X86_CS].flags;
     bool db = cs & X86_SEGF_DB;
 
-    if (!(cpu->cr0 & 1))
+    if (!(cpu->cr0 & X86_CR0_PE))
         cpu->mode = X86_MODE_REAL;
-    else if (cpu->efer & (1u << 10))
+    else if (cpu->rflags & X86_VM)
+        cpu->mode = X86_MODE_PROT16;    /* virtual-8086: CPL 3, 16-bit */
+    else if (cpu->efer & X86_EFER_LMA)
         cpu->mode = (cs & X86_SEGF_L) ? X86_MODE_LONG64
                   : db ? X86_MODE_COMPAT32 : X86_MODE_COMPAT16;
     else
         cpu->mode = db ? X86_MODE_PROT32 : X86_MODE_PROT16;
-    /* FIXME: virtual-8086 mode (RFLAGS.VM) runs as real mode at CPL 3. */
-    x86_tlb_flush(cpu);
 }
 
-/* SDM vol. 3, 9.1.1, table 9-1. */
-void x86_cpu_reset(struct x86_cpu *cpu)
+/* Table 9-1 for what RESET and INIT share. */
+static void reset_common(struct x86_cpu *cpu)
 {
     const uint16_t data = 0x3 | X86_SEGF_S | X86_SEGF_P;   /* read/write, accessed */
     const uint16_t code = 0xb | X86_SEGF_S | X86_SEGF_P;   /* execute/read, accessed */
 
     memset(cpu->gpr, 0, sizeof(cpu->gpr));
-    memset(&cpu->rest, 0, sizeof(cpu->rest));
     cpu->gpr[X86_RDX] = 0x00000610;     /* CPUID.1:EAX */
     cpu->rip = 0xfff0;
     cpu->rflags = 2;
@@ -70,18 +70,37 @@ void x86_cpu_reset(struct x86_cpu *cpu)
     load_segment(&cpu->seg[X86_CS], 0xf000, 0xffff0000, 0xffff, code);
     cpu->cr0 = 0x60000010;
     cpu->cr2 = cpu->cr3 = cpu->cr4 = cpu->cr8 = cpu->efer = 0;
-    cpu->rest.gdt.limit = cpu->rest.idt.limit = 0xffff;
-    cpu->rest.ldt.limit = cpu->rest.tr.limit = 0xffff;
-    cpu->rest.ldt.type = 2;
-    cpu->rest.ldt.present = cpu->rest.tr.present = 1;
-    cpu->rest.tr.type = 3;
-    cpu->rest.dr[6] = 0xffff0ff0;
-    cpu->rest.dr[7] = 0x400;
+    cpu->gdt_base = cpu->idt_base = 0;
+    cpu->gdt_limit = cpu->idt_limit = 0xffff;
+    load_segment(&cpu->ldt, 0, 0, 0xffff, 0x2 | X86_SEGF_P);
+    load_segment(&cpu->tr, 0, 0, 0xffff, 0xb | X86_SEGF_P);
+    memset(cpu->dr, 0, sizeof(cpu->dr));
+    cpu->dr[6] = 0xffff0ff0;
+    cpu->dr[7] = 0x400;
+    cpu->interrupt_shadow = 0;
+    cpu->halted = false;
+    cpu->event_class = X86_EVENT_NONE;
+    cpu->implicit_supervisor = false;
+    x86_update_mode(cpu);
+    x86_tlb_flush(cpu);
+}
+
+/* SDM vol. 3, 9.1.1, table 9-1. */
+void x86_cpu_reset(struct x86_cpu *cpu)
+{
+    memset(&cpu->rest, 0, sizeof(cpu->rest));
     cpu->rest.xcr0 = 1;
     cpu->rest.apic_base = 0xfee00000 | (1u << 11) | (1u << 8);
     cpu->rest.mp_state = X86_MP_RUNNABLE;
+    x86_msr_reset(cpu);
     cpu->tsc_offset = 0 - cpu->read_tsc(cpu->tsc_opaque);
-    update_mode(cpu);
+    reset_common(cpu);
+}
+
+/* INIT keeps the MSRs, the x87/SSE state and the TSC (9.1.1, table 9-1). */
+void x86_cpu_init_signal(struct x86_cpu *cpu)
+{
+    reset_common(cpu);
 }
 
 void x86_cpu_set_flat64(struct x86_cpu *cpu)
@@ -95,11 +114,14 @@ void x86_cpu_set_flat64(struct x86_cpu *cpu)
         load_segment(&cpu->seg[i], 0, 0, 0xffffffff, data);
     load_segment(&cpu->seg[X86_CS], 0x33, 0, 0xffffffff, code);
     cpu->seg[X86_SS].selector = 0x2b;
-    cpu->cr0 = 0x80000011;      /* PG PE ET; FIXME: paging is not walked yet */
-    cpu->cr4 = 1u << 5;         /* PAE */
-    cpu->efer = (1u << 8) | (1u << 10);     /* LME LMA */
+    /* Long mode without paging is not architectural; it is what user-mode
+     * runs want: linear == physical, no page tables to build. */
+    cpu->cr0 = X86_CR0_PE | X86_CR0_ET;
+    cpu->cr4 = X86_CR4_PAE;
+    cpu->efer = X86_EFER_LME | X86_EFER_LMA;
     cpu->rflags = 0x202;
-    update_mode(cpu);
+    x86_update_mode(cpu);
+    x86_tlb_flush(cpu);
 }
 
 static void segment_to_state(struct x86_segment *d, const struct x86_segment_cache *s)
@@ -148,12 +170,23 @@ void x86_cpu_get_state(const struct x86_cpu *cpu, struct x86_cpu_state *state)
     state->rflags = cpu->rflags;
     for (unsigned i = 0; i < X86_SEG_COUNT; i++)
         segment_to_state(state_segment(state, i), &cpu->seg[i]);
+    segment_to_state(&state->ldt, &cpu->ldt);
+    segment_to_state(&state->tr, &cpu->tr);
+    state->gdt.base = cpu->gdt_base;
+    state->gdt.limit = cpu->gdt_limit;
+    state->idt.base = cpu->idt_base;
+    state->idt.limit = cpu->idt_limit;
     state->cr0 = cpu->cr0;
     state->cr2 = cpu->cr2;
     state->cr3 = cpu->cr3;
     state->cr4 = cpu->cr4;
     state->cr8 = cpu->cr8;
     state->efer = cpu->efer;
+    memcpy(state->dr, cpu->dr, sizeof(state->dr));
+    x86_msr_to_state(cpu, state);
+    state->interrupt_shadow = cpu->interrupt_shadow;
+    if (cpu->halted && state->mp_state == X86_MP_RUNNABLE)
+        state->mp_state = X86_MP_HALTED;
 }
 
 void x86_cpu_set_state(struct x86_cpu *cpu, const struct x86_cpu_state *state)
@@ -166,13 +199,28 @@ void x86_cpu_set_state(struct x86_cpu *cpu, const struct x86_cpu_state *state)
     cpu->rflags = state->rflags;
     for (unsigned i = 0; i < X86_SEG_COUNT; i++)
         segment_from_state(&cpu->seg[i], state_segment(&copy, i));
+    segment_from_state(&cpu->ldt, &copy.ldt);
+    segment_from_state(&cpu->tr, &copy.tr);
+    cpu->gdt_base = state->gdt.base;
+    cpu->gdt_limit = state->gdt.limit;
+    cpu->idt_base = state->idt.base;
+    cpu->idt_limit = state->idt.limit;
     cpu->cr0 = state->cr0;
     cpu->cr2 = state->cr2;
     cpu->cr3 = state->cr3;
     cpu->cr4 = state->cr4;
     cpu->cr8 = state->cr8;
     cpu->efer = state->efer;
-    update_mode(cpu);
+    memcpy(cpu->dr, state->dr, sizeof(cpu->dr));
+    x86_msr_reset(cpu);
+    x86_msr_from_state(cpu, state);
+    cpu->interrupt_shadow = state->interrupt_shadow;
+    cpu->halted = state->mp_state == X86_MP_HALTED;
+    if (cpu->halted)
+        cpu->rest.mp_state = X86_MP_RUNNABLE;
+    cpu->event_class = X86_EVENT_NONE;
+    x86_update_mode(cpu);
+    x86_tlb_flush(cpu);
 }
 
 void x86_cpu_stop(struct x86_cpu *cpu)
@@ -206,6 +254,8 @@ static void step(struct x86_cpu *cpu)
 
     if (available > X86_MAX_INSN_LENGTH)
         available = X86_MAX_INSN_LENGTH;
+    if (!x86_long64(cpu) && cpu->rip > cpu->seg[X86_CS].limit)
+        x86_raise_error(cpu, X86_EXC_GP, 0);
     x86_linear_fetch(cpu, linear, bytes, available);
     result = x86_decode(&insn, bytes, available, cpu->mode);
     if (result == X86_DECODE_MORE) {
@@ -217,6 +267,10 @@ static void step(struct x86_cpu *cpu)
         x86_raise_error(cpu, X86_EXC_GP, 0);
     if (result == X86_DECODE_UD)
         x86_raise(cpu, X86_EXC_UD);
+    /* The whole instruction must lie within CS (SDM vol. 3, 5.3). */
+    if (!x86_long64(cpu) && cpu->rip + insn.length - 1 > cpu->seg[X86_CS].limit)
+        x86_raise_error(cpu, X86_EXC_GP, 0);
+    cpu->interrupt_shadow = 0;
     cpu->insn = &insn;
     cpu->next_rip = wrap_ip(cpu, cpu->rip + insn.length);
     insn.handler(cpu, &insn);
@@ -224,14 +278,29 @@ static void step(struct x86_cpu *cpu)
     cpu->instructions++;
 }
 
+/*
+ * Faults long-jump back here. In system mode they are delivered through the
+ * IDT and execution goes on; a fault while delivering a double fault shuts
+ * the CPU down (SDM vol. 3, 6.15, interrupt 8).
+ */
 enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 {
     cpu->budget_left = budget;
     cpu->exit_requested = false;
     if (sigsetjmp(cpu->fault, 0)) {
-        cpu->fault_armed = false;
         cpu->insn = NULL;
-        return X86_EXIT_EXCEPTION;
+        cpu->implicit_supervisor = false;
+        if (!cpu->system) {
+            cpu->fault_armed = false;
+            return X86_EXIT_EXCEPTION;
+        }
+        if (!x86_deliver_exception(cpu)) {
+            cpu->fault_armed = false;
+            cpu->event_class = X86_EVENT_NONE;
+            return X86_EXIT_SHUTDOWN;
+        }
+        if (cpu->budget_left)
+            cpu->budget_left--;
     }
     cpu->fault_armed = true;
     while (cpu->budget_left) {
@@ -239,6 +308,12 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
             cpu->stop_requested = false;
             cpu->fault_armed = false;
             return X86_EXIT_STOP;
+        }
+        if (__atomic_load_n(&cpu->interrupt_request, __ATOMIC_ACQUIRE))
+            x86_take_interrupt(cpu);
+        if (cpu->halted) {
+            cpu->fault_armed = false;
+            return X86_EXIT_HLT;
         }
         cpu->exception_has_error = false;
         step(cpu);

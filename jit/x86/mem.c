@@ -12,6 +12,7 @@
 
 #include "engine/memory.h"
 #include "jit/x86/ops.h"
+#include "jit/x86/system.h"
 
 _Noreturn void x86_raise_error(struct x86_cpu *cpu, unsigned vector,
                                uint32_t error_code)
@@ -40,6 +41,33 @@ unsigned x86_cpl(const struct x86_cpu *cpu)
     return cpu->seg[X86_CS].selector & 3;
 }
 
+/* Physical accesses (page walks): RAM directly, anything else dispatched. */
+uint64_t x86_physical_read(struct x86_cpu *cpu, uint64_t physical, unsigned size)
+{
+    uint8_t *host = memory_map_host_pointer(cpu->memory, physical, size);
+    uint64_t value = 0;
+
+    if (host) {
+        memcpy(&value, host, size);
+        return value;
+    }
+    memory_map_dispatch_read(cpu->memory, physical, size, &value);
+    return value & x86_mask(size);
+}
+
+void x86_physical_write(struct x86_cpu *cpu, uint64_t physical, unsigned size,
+                        uint64_t value)
+{
+    const struct memory_region *r = memory_map_lookup(cpu->memory, physical);
+    uint8_t *host = r && r->kind == MEMORY_REGION_RAM
+                  ? memory_map_host_pointer(cpu->memory, physical, size) : NULL;
+
+    if (host)
+        memcpy(host, &value, size);
+    else
+        memory_map_dispatch_write(cpu->memory, physical, size, value & x86_mask(size));
+}
+
 uint64_t x86_effective_address(const struct x86_cpu *cpu,
                                const struct x86_insn *insn)
 {
@@ -54,58 +82,98 @@ uint64_t x86_effective_address(const struct x86_cpu *cpu,
     return ea & x86_mask(insn->addrsize);
 }
 
-static bool canonical(uint64_t linear)
+bool x86_canonical(uint64_t linear)
 {
     return (uint64_t)((int64_t)(linear << 16) >> 16) == linear;
 }
 
+static _Noreturn void segment_fault(struct x86_cpu *cpu, unsigned seg)
+{
+    x86_raise_error(cpu, seg == X86_SS ? X86_EXC_SS : X86_EXC_GP, 0);
+}
+
 /*
- * Segment base plus offset. 64-bit mode uses only the FS and GS bases and
- * checks canonical form (#SS for the stack, else #GP, SDM vol. 3, 3.3.7.1).
- * FIXME: limit and type checks of protected mode (SDM vol. 3, 5.3).
+ * Segment base plus offset, with the checks of SDM vol. 3, 5.3 (limits,
+ * expand-down) and 5.4.1 (types: no writes to code or read-only data, no
+ * reads of execute-only code), which real mode skips except for limits.
+ * 64-bit mode uses only the FS and GS bases and checks canonical form (#SS
+ * for the stack, else #GP, SDM vol. 3, 3.3.7.1).
  */
 static uint64_t linear_address(struct x86_cpu *cpu, unsigned seg, uint64_t offset,
-                               unsigned size)
+                               unsigned size, bool write)
 {
+    const struct x86_segment_cache *s = &cpu->seg[seg];
+    uint64_t last = offset + size - 1;
+    unsigned type = s->flags & X86_SEGF_TYPE;
+
     if (x86_long64(cpu)) {
         uint64_t linear = offset;
 
         if (seg == X86_FS || seg == X86_GS)
-            linear += cpu->seg[seg].base;
-        if (!canonical(linear) || !canonical(linear + size - 1))
-            x86_raise_error(cpu, seg == X86_SS ? X86_EXC_SS : X86_EXC_GP, 0);
+            linear += s->base;
+        if (!x86_canonical(linear) || !x86_canonical(linear + size - 1))
+            segment_fault(cpu, seg);
         return linear;
     }
-    return (uint32_t)(cpu->seg[seg].base + offset);
-}
+    if (cpu->mode != X86_MODE_REAL && !(cpu->rflags & X86_VM)) {
+        if (s->flags & X86_SEGF_UNUSABLE)
+            segment_fault(cpu, seg);
+        if (type & 8) {                     /* code */
+            if (write || !(type & 2))
+                segment_fault(cpu, seg);
+        } else if (write && !(type & 2)) {
+            segment_fault(cpu, seg);
+        }
+    }
+    if ((type & 0xc) == 0x4 && (s->flags & X86_SEGF_S)) {  /* expand-down data */
+        uint64_t upper = (s->flags & X86_SEGF_DB) ? 0xffffffffull : 0xffff;
 
-enum access { ACCESS_READ, ACCESS_WRITE, ACCESS_EXEC };
+        if (offset <= s->limit || last > upper)
+            segment_fault(cpu, seg);
+    } else if (last > s->limit || last < offset) {
+        segment_fault(cpu, seg);
+    }
+    return (uint32_t)(s->base + offset);
+}
 
 void x86_tlb_flush(struct x86_cpu *cpu)
 {
     memset(cpu->tlb, 0xff, sizeof(cpu->tlb));
+    cpu->tlb_has_large = false;
 }
 
-/*
- * Linear to physical. This is the hook for the page walk (SDM vol. 3, ch. 4);
- * with CR0.PG clear the two are equal.
- * FIXME: 32-bit, PAE and 4-level paging with #PF error codes.
- */
-static uint64_t translate(struct x86_cpu *cpu, uint64_t linear, enum access access)
+void x86_tlb_flush_page(struct x86_cpu *cpu, uint64_t linear)
 {
-    return linear;
+    struct x86_tlb_entry *e = &cpu->tlb[(linear >> X86_PAGE_SHIFT) & (X86_TLB_SIZE - 1)];
+
+    if (cpu->tlb_has_large) {
+        x86_tlb_flush(cpu);
+        return;
+    }
+    e->tag_read = e->tag_write = e->tag_exec = ~0ull;
+}
+
+/* Whether accesses now are user-mode accesses for paging (SDM vol. 3, 4.6). */
+static bool user_access(const struct x86_cpu *cpu)
+{
+    return !cpu->implicit_supervisor && x86_cpl(cpu) == 3;
 }
 
 /* Refill the TLB entry of @linear's page for @access. */
 static struct x86_tlb_entry *tlb_fill(struct x86_cpu *cpu, uint64_t linear,
-                                      enum access access)
+                                      enum x86_access access, uint64_t tag)
 {
     uint64_t page = linear & X86_PAGE_MASK;
     struct x86_tlb_entry *e = &cpu->tlb[(linear >> X86_PAGE_SHIFT) & (X86_TLB_SIZE - 1)];
-    uint64_t physical = translate(cpu, page, access);
+    uint64_t physical = x86_translate(cpu, linear, access, tag & X86_TLB_USER) &
+                        X86_PAGE_MASK;
     const struct memory_region *r = memory_map_lookup(cpu->memory, physical);
 
-    if (e->tag_read != page && e->tag_write != page && e->tag_exec != page)
+    if ((e->tag_read | X86_TLB_USER) != (tag | X86_TLB_USER) &&
+        (e->tag_write | X86_TLB_USER) != (tag | X86_TLB_USER) &&
+        (e->tag_exec | X86_TLB_USER) != (tag | X86_TLB_USER))
+        e->tag_read = e->tag_write = e->tag_exec = ~0ull;
+    if (e->physical != physical)
         e->tag_read = e->tag_write = e->tag_exec = ~0ull;
     e->physical = physical;
     e->direct = false;
@@ -113,29 +181,36 @@ static struct x86_tlb_entry *tlb_fill(struct x86_cpu *cpu, uint64_t linear,
         physical + X86_PAGE_SIZE <= r->base + r->size) {
         e->addend = (uintptr_t)(r->host + (physical - r->base)) - (uintptr_t)page;
         /* ROM pages take writes through the dispatch path, which drops them. */
-        e->direct = !(r->kind == MEMORY_REGION_ROM && access == ACCESS_WRITE);
+        e->direct = !(r->kind == MEMORY_REGION_ROM && access == X86_ACCESS_WRITE);
     }
     switch (access) {
-    case ACCESS_READ: e->tag_read = page; break;
-    case ACCESS_WRITE: e->tag_write = page; break;
-    case ACCESS_EXEC: e->tag_exec = page; break;
+    case X86_ACCESS_READ: e->tag_read = tag; break;
+    case X86_ACCESS_WRITE: e->tag_write = tag; break;
+    case X86_ACCESS_EXEC: e->tag_exec = tag; break;
     }
     if (!e->direct)
         e->tag_read = e->tag_write = e->tag_exec = ~0ull;
     return e;
 }
 
-/* Host pointer for a same-page access, or NULL when it must be dispatched. */
-static uint8_t *tlb_host(struct x86_cpu *cpu, uint64_t linear, enum access access,
+/*
+ * Host pointer for a same-page access, or NULL when it must be dispatched.
+ * A user-mode access looks for a user tag; supervisor accesses also use
+ * entries filled by user accesses (user pages are open to the supervisor
+ * for reads; writes were checked for the stricter user case).
+ */
+static uint8_t *tlb_host(struct x86_cpu *cpu, uint64_t linear, enum x86_access access,
                          uint64_t *physical)
 {
     uint64_t page = linear & X86_PAGE_MASK;
     struct x86_tlb_entry *e = &cpu->tlb[(linear >> X86_PAGE_SHIFT) & (X86_TLB_SIZE - 1)];
-    uint64_t tag = access == ACCESS_READ ? e->tag_read :
-                   access == ACCESS_WRITE ? e->tag_write : e->tag_exec;
+    uint64_t tag = access == X86_ACCESS_READ ? e->tag_read :
+                   access == X86_ACCESS_WRITE ? e->tag_write : e->tag_exec;
+    bool user = user_access(cpu);
 
-    if (tag != page)
-        e = tlb_fill(cpu, linear, access);
+    if (tag != (page | user) && (user || tag != (page | X86_TLB_USER) ||
+                                 (cpu->cr4 & (1ull << 20 | 1ull << 21))))
+        e = tlb_fill(cpu, linear, access, page | user);
     *physical = e->physical + (linear & ~X86_PAGE_MASK);
     return e->direct ? (uint8_t *)(uintptr_t)(linear + e->addend) : NULL;
 }
@@ -143,7 +218,7 @@ static uint8_t *tlb_host(struct x86_cpu *cpu, uint64_t linear, enum access acces
 static uint64_t read_in_page(struct x86_cpu *cpu, uint64_t linear, unsigned size)
 {
     uint64_t physical, value = 0;
-    uint8_t *host = tlb_host(cpu, linear, ACCESS_READ, &physical);
+    uint8_t *host = tlb_host(cpu, linear, X86_ACCESS_READ, &physical);
 
     if (host) {
         memcpy(&value, host, size);
@@ -157,7 +232,7 @@ static void write_in_page(struct x86_cpu *cpu, uint64_t linear, unsigned size,
                           uint64_t value)
 {
     uint64_t physical;
-    uint8_t *host = tlb_host(cpu, linear, ACCESS_WRITE, &physical);
+    uint8_t *host = tlb_host(cpu, linear, X86_ACCESS_WRITE, &physical);
 
     if (host)
         memcpy(host, &value, size);
@@ -170,6 +245,12 @@ static bool crosses_page(uint64_t linear, unsigned size)
     return ((linear & ~X86_PAGE_MASK) + size) > X86_PAGE_SIZE;
 }
 
+/* Outside 64-bit mode linear addresses are 32 bits and wrap. */
+static uint64_t wrap_linear(const struct x86_cpu *cpu, uint64_t linear)
+{
+    return (cpu->efer & X86_EFER_LMA) ? linear : (uint32_t)linear;
+}
+
 uint64_t x86_linear_read(struct x86_cpu *cpu, uint64_t linear, unsigned size)
 {
     uint64_t value = 0;
@@ -177,7 +258,7 @@ uint64_t x86_linear_read(struct x86_cpu *cpu, uint64_t linear, unsigned size)
     if (!crosses_page(linear, size))
         return read_in_page(cpu, linear, size);
     for (unsigned i = 0; i < size; i++)
-        value |= read_in_page(cpu, linear + i, 1) << (8 * i);
+        value |= read_in_page(cpu, wrap_linear(cpu, linear + i), 1) << (8 * i);
     return value;
 }
 
@@ -191,9 +272,31 @@ void x86_linear_write(struct x86_cpu *cpu, uint64_t linear, unsigned size,
         write_in_page(cpu, linear, size, value);
         return;
     }
-    tlb_host(cpu, linear + size - 1, ACCESS_WRITE, &physical);
+    tlb_host(cpu, linear, X86_ACCESS_WRITE, &physical);
+    tlb_host(cpu, wrap_linear(cpu, linear + size - 1), X86_ACCESS_WRITE, &physical);
     for (unsigned i = 0; i < size; i++)
-        write_in_page(cpu, linear + i, 1, value >> (8 * i));
+        write_in_page(cpu, wrap_linear(cpu, linear + i), 1, value >> (8 * i));
+}
+
+uint64_t x86_system_read(struct x86_cpu *cpu, uint64_t linear, unsigned size)
+{
+    bool saved = cpu->implicit_supervisor;
+    uint64_t value;
+
+    cpu->implicit_supervisor = true;
+    value = x86_linear_read(cpu, linear, size);
+    cpu->implicit_supervisor = saved;
+    return value;
+}
+
+void x86_system_write(struct x86_cpu *cpu, uint64_t linear, unsigned size,
+                      uint64_t value)
+{
+    bool saved = cpu->implicit_supervisor;
+
+    cpu->implicit_supervisor = true;
+    x86_linear_write(cpu, linear, size, value);
+    cpu->implicit_supervisor = saved;
 }
 
 void x86_linear_fetch(struct x86_cpu *cpu, uint64_t linear, uint8_t *buffer,
@@ -206,7 +309,7 @@ void x86_linear_fetch(struct x86_cpu *cpu, uint64_t linear, uint8_t *buffer,
 
         if (chunk > size)
             chunk = size;
-        host = tlb_host(cpu, linear, ACCESS_EXEC, &physical);
+        host = tlb_host(cpu, linear, X86_ACCESS_EXEC, &physical);
         if (host) {
             memcpy(buffer, host, chunk);
         } else {
@@ -218,7 +321,7 @@ void x86_linear_fetch(struct x86_cpu *cpu, uint64_t linear, uint8_t *buffer,
             }
         }
         buffer += chunk;
-        linear += chunk;
+        linear = wrap_linear(cpu, linear + chunk);
         size -= chunk;
     }
 }
@@ -226,13 +329,13 @@ void x86_linear_fetch(struct x86_cpu *cpu, uint64_t linear, uint8_t *buffer,
 uint64_t x86_mem_read(struct x86_cpu *cpu, unsigned seg, uint64_t offset,
                       unsigned size)
 {
-    return x86_linear_read(cpu, linear_address(cpu, seg, offset, size), size);
+    return x86_linear_read(cpu, linear_address(cpu, seg, offset, size, false), size);
 }
 
 void x86_mem_write(struct x86_cpu *cpu, unsigned seg, uint64_t offset,
                    unsigned size, uint64_t value)
 {
-    x86_linear_write(cpu, linear_address(cpu, seg, offset, size), size, value);
+    x86_linear_write(cpu, linear_address(cpu, seg, offset, size, true), size, value);
 }
 
 unsigned x86_stack_width(const struct x86_cpu *cpu)
@@ -279,13 +382,17 @@ uint64_t x86_pop(struct x86_cpu *cpu, unsigned size)
     return value;
 }
 
-/* FIXME: the CS limit check of legacy modes (#GP(0) past the limit). */
+/* Near branches: canonical target in 64-bit mode, else within the CS limit. */
 void x86_branch(struct x86_cpu *cpu, unsigned size, uint64_t target)
 {
     if (size < 8)
         target &= x86_mask(size);
-    else if (!canonical(target))
+    if (x86_long64(cpu)) {
+        if (!x86_canonical(target))
+            x86_raise_error(cpu, X86_EXC_GP, 0);
+    } else if (target > cpu->seg[X86_CS].limit) {
         x86_raise_error(cpu, X86_EXC_GP, 0);
+    }
     cpu->next_rip = target;
 }
 

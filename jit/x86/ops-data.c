@@ -70,14 +70,16 @@ void x86_op_movsx(struct x86_cpu *cpu, const struct x86_insn *insn)
     x86_reg_write(cpu, insn, insn->reg, insn->opsize, v);
 }
 
-/* 63: MOVSXD in 64-bit mode. FIXME: ARPL (protected mode) is not done yet. */
+/* 63: MOVSXD in 64-bit mode, ARPL elsewhere. */
 void x86_op_movsxd(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     unsigned size = insn->opsize, from = size < 4 ? size : 4;
     uint64_t v;
 
-    if (!x86_long64(cpu))
-        x86_raise(cpu, X86_EXC_UD);
+    if (!x86_long64(cpu)) {
+        x86_op_arpl(cpu, insn);
+        return;
+    }
     v = x86_sign_extend(x86_rm_read(cpu, insn, from), from);
     x86_reg_write(cpu, insn, insn->reg, size, v);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Handlers of flag instructions, CPUID, RDTSC, HLT, software interrupts and
- * the catch-alls (#UD, privileged instructions not modelled yet).
+ * Handlers of flag instructions, CPUID, RDTSC, SALC and the #UD and NOP
+ * catch-alls.
  */
 #include <string.h>
 
@@ -34,8 +34,9 @@ void x86_op_sahf(struct x86_cpu *cpu, const struct x86_insn *insn)
 
 /*
  * F5 CMC, F8 CLC, F9 STC, FA CLI, FB STI, FC CLD, FD STD. CLI/STI need
- * CPL <= IOPL (SDM "CLI", table 3-7 without VME/PVI).
- * FIXME: STI's interrupt shadow, VME/PVI virtual interrupt flag.
+ * CPL <= IOPL (SDM "CLI", table 3-7 without VME/PVI; virtual-8086 mode has
+ * CPL 3). STI that sets IF blocks interrupts until after the next
+ * instruction (SDM "STI").
  */
 void x86_op_flag(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
@@ -49,10 +50,13 @@ void x86_op_flag(struct x86_cpu *cpu, const struct x86_insn *insn)
         if (cpu->mode != X86_MODE_REAL &&
             x86_cpl(cpu) > ((cpu->rflags & X86_IOPL) >> 12))
             x86_raise_error(cpu, X86_EXC_GP, 0);
-        if (insn->opcode == 0xfa)
+        if (insn->opcode == 0xfa) {
             cpu->rflags &= ~(uint64_t)X86_IF;
-        else
+        } else {
+            if (!(cpu->rflags & X86_IF))
+                cpu->interrupt_shadow = 1;
             cpu->rflags |= X86_IF;
+        }
         break;
     }
 }
@@ -65,14 +69,26 @@ static void vendor(const char *name, uint32_t *b, uint32_t *c, uint32_t *d)
     memcpy(c, name + 8, 4);
 }
 
+/* Whether the local APIC is there and enabled in IA32_APIC_BASE (10.4.3). */
+static bool apic_enabled(struct x86_cpu *cpu)
+{
+    uint64_t base;
+
+    return cpu->platform && cpu->platform->read_msr &&
+           cpu->platform->read_msr(cpu->platform_opaque, X86_MSR_APIC_BASE, &base) &&
+           (base & (1u << 11));
+}
+
 /*
  * 0F A2. Only implemented features are advertised (SDM vol. 2, "CPUID",
  * tables 3-8 to 3-20):
- *   leaf 1 EDX: TSC, CX8, CMOV; ECX: CX16, MOVBE, POPCNT;
- *   leaf 8000_0001 ECX: LAHF/SAHF in 64-bit mode, LZCNT (ABM).
+ *   leaf 1 EDX: DE, PSE, TSC, MSR, PAE, CX8, APIC (when enabled), SEP, MTRR,
+ *     PGE, CMOV, PAT, PSE-36, CLFSH; ECX: CX16, MOVBE, POPCNT;
+ *   leaf 8000_0001 EDX: SYSCALL, NX, RDTSCP, LM; ECX: LAHF/SAHF in 64-bit
+ *     mode, LZCNT (ABM);
+ *   leaf 8000_0008: 40 physical and 48 linear address bits.
  * TZCNT works (F3 0F BC) but BMI1 is not advertised until ANDN, BEXTR,
- * BLSI... (VEX) exist. FIXME: FPU, SSE*, LM, SYSCALL, NX, APIC as the
- * rest of the CPU lands.
+ * BLSI... (VEX) exist. FIXME: FPU, FXSR, SSE* as they land.
  */
 void x86_op_cpuid(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
@@ -85,16 +101,24 @@ void x86_op_cpuid(struct x86_cpu *cpu, const struct x86_insn *insn)
         break;
     case 1:
         a = 0x00000610;                 /* family 6, model 1, stepping 0 */
-        b = 8u << 8 | 1u << 16;         /* 64-byte CLFLUSH line, 1 logical CPU */
+        b = 8u << 8 | 1u << 16 | (uint32_t)cpu->apic_id << 24;
         c = 1u << 13 | 1u << 22 | 1u << 23;
-        d = 1u << 4 | 1u << 8 | 1u << 15;
+        d = 1u << 2 | 1u << 3 | 1u << 4 | 1u << 5 | 1u << 6 | 1u << 8 |
+            1u << 11 | 1u << 12 | 1u << 13 | 1u << 15 | 1u << 16 | 1u << 17 |
+            1u << 19;
+        if (apic_enabled(cpu))
+            d |= 1u << 9;
         break;
     case 0x80000000:
-        a = 0x80000001;
+        a = 0x80000008;
         vendor("MimicSoftCPU", &b, &c, &d);
         break;
     case 0x80000001:
         c = 1u << 0 | 1u << 5;
+        d = 1u << 11 | 1u << 20 | 1u << 27 | 1u << 29;
+        break;
+    case 0x80000008:
+        a = 48u << 8 | 40u;
         break;
     default:
         break;
@@ -110,62 +134,11 @@ void x86_op_rdtsc(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     uint64_t tsc;
 
-    if ((cpu->cr4 & (1u << 2)) && x86_cpl(cpu) > 0)
+    if ((cpu->cr4 & X86_CR4_TSD) && x86_cpl(cpu) > 0)
         x86_raise_error(cpu, X86_EXC_GP, 0);
     tsc = cpu->read_tsc(cpu->tsc_opaque) + cpu->tsc_offset;
     cpu->gpr[X86_RAX] = (uint32_t)tsc;
     cpu->gpr[X86_RDX] = tsc >> 32;
-}
-
-/* F4: privileged; leaves the loop with RIP after the HLT. */
-void x86_op_hlt(struct x86_cpu *cpu, const struct x86_insn *insn)
-{
-    if (x86_cpl(cpu) > 0)
-        x86_raise_error(cpu, X86_EXC_GP, 0);
-    cpu->exit_request = X86_EXIT_HLT;
-    cpu->exit_requested = true;
-}
-
-/* Software interrupts are traps: RIP points after the instruction. */
-static _Noreturn void raise_trap(struct x86_cpu *cpu, unsigned vector)
-{
-    cpu->rip = cpu->next_rip;
-    x86_raise(cpu, vector);
-}
-
-/* CC. FIXME: delivery through the IDT (for now the loop returns). */
-void x86_op_int3(struct x86_cpu *cpu, const struct x86_insn *insn)
-{
-    raise_trap(cpu, X86_EXC_BP);
-}
-
-/* CD ib (INT n) and CE (INTO: only when OF is set). */
-void x86_op_int(struct x86_cpu *cpu, const struct x86_insn *insn)
-{
-    if (insn->opcode == 0xce) {
-        if (cpu->rflags & X86_OF)
-            raise_trap(cpu, X86_EXC_OF);
-        return;
-    }
-    raise_trap(cpu, insn->imm & 0xff);
-}
-
-/* F1: INT1/ICEBP. */
-void x86_op_int1(struct x86_cpu *cpu, const struct x86_insn *insn)
-{
-    raise_trap(cpu, X86_EXC_DB);
-}
-
-/*
- * System instructions (MOV CR/DR, RDMSR, WRMSR, CLTS, INVD, WBINVD): #GP(0)
- * outside ring 0. FIXME: at CPL 0 they are the next part of issue 4 and
- * raise #UD until then.
- */
-void x86_op_privileged(struct x86_cpu *cpu, const struct x86_insn *insn)
-{
-    if (x86_cpl(cpu) > 0)
-        x86_raise_error(cpu, X86_EXC_GP, 0);
-    x86_raise(cpu, X86_EXC_UD);
 }
 
 /* D6 (undocumented, not in 64-bit mode): AL = CF ? FF : 00. */

@@ -47,22 +47,28 @@ void x86_op_pop_rm(struct x86_cpu *cpu, const struct x86_insn *insn)
     x86_stack_adjust(cpu, size);
 }
 
-/* 9C: the image has VM and RF clear (SDM "PUSHF"). FIXME: V86 IOPL check. */
+/* 9C: the image has VM and RF clear (SDM "PUSHF"); #GP in V86 mode below IOPL 3. */
 void x86_op_pushf(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
+    if ((cpu->rflags & X86_VM) && ((cpu->rflags & X86_IOPL) >> 12) < 3)
+        x86_raise_error(cpu, X86_EXC_GP, 0);
     x86_push(cpu, insn->opsize, cpu->rflags & ~(uint64_t)(X86_VM | X86_RF));
 }
 
 /*
  * 9D: which bits change depends on CPL and IOPL (SDM "POPF", table 4-16):
  * IOPL only at CPL 0, IF only when CPL <= IOPL; VM, VIP, VIF never; RF is
- * cleared. FIXME: virtual-8086 mode and VME.
+ * cleared. Virtual-8086 mode needs IOPL 3 (FIXME: VME).
  */
 void x86_op_popf(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     unsigned size = insn->opsize, cpl = x86_cpl(cpu);
     unsigned iopl = (cpu->rflags & X86_IOPL) >> 12;
-    uint64_t v = x86_pop(cpu, size);
+    uint64_t v;
+
+    if ((cpu->rflags & X86_VM) && iopl < 3)
+        x86_raise_error(cpu, X86_EXC_GP, 0);
+    v = x86_pop(cpu, size);
     uint64_t mask = X86_ARITH_FLAGS | X86_TF | X86_DF | X86_NT | X86_AC | X86_ID;
 
     if (cpl <= iopl)

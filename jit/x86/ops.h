@@ -155,12 +155,36 @@ void x86_op_flag(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_cpuid(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_rdtsc(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_group7(struct x86_cpu *cpu, const struct x86_insn *insn);
-void x86_op_hlt(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_salc(struct x86_cpu *cpu, const struct x86_insn *insn);
+/* ops-far.c */
+void x86_op_mov_to_sreg(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_push_sreg(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_pop_sreg(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_load_far_pointer(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_far_direct(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_far_indirect(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_far_return(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_iret(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_int3(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_int(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_int1(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_hlt(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_syscall(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_sysret(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_sysenter(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_sysexit(struct x86_cpu *cpu, const struct x86_insn *insn);
+/* ops-system.c */
+void x86_op_mov_cr(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_mov_dr(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_msr(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_privileged(struct x86_cpu *cpu, const struct x86_insn *insn);
-void x86_op_salc(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_group6(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_lar_lsl(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_arpl(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_group15(struct x86_cpu *cpu, const struct x86_insn *insn);
+/* ops-io.c */
+void x86_op_in_out(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_ins_outs(struct x86_cpu *cpu, const struct x86_insn *insn);
 /* ops-stack.c */
 void x86_op_push_reg(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_pop_reg(struct x86_cpu *cpu, const struct x86_insn *insn);

@@ -30,11 +30,12 @@ const struct x86_opdesc x86_optable_one[256] = {
     ALU_ROW(0x00, XF_LOCK), ALU_ROW(0x08, XF_LOCK), ALU_ROW(0x10, XF_LOCK),
     ALU_ROW(0x18, XF_LOCK), ALU_ROW(0x20, XF_LOCK), ALU_ROW(0x28, XF_LOCK),
     ALU_ROW(0x30, XF_LOCK), ALU_ROW(0x38, 0),
-    /* FIXME: push/pop of segment registers and BCD adjust (legacy modes). */
-    [0x06] = H(NULL, XF_INV64), [0x07] = H(NULL, XF_INV64),
-    [0x0e] = H(NULL, XF_INV64), [0x16] = H(NULL, XF_INV64),
-    [0x17] = H(NULL, XF_INV64), [0x1e] = H(NULL, XF_INV64),
-    [0x1f] = H(NULL, XF_INV64), [0x27] = H(NULL, XF_INV64),
+    [0x06] = H(x86_op_push_sreg, XF_INV64), [0x07] = H(x86_op_pop_sreg, XF_INV64),
+    [0x0e] = H(x86_op_push_sreg, XF_INV64), [0x16] = H(x86_op_push_sreg, XF_INV64),
+    [0x17] = H(x86_op_pop_sreg, XF_INV64), [0x1e] = H(x86_op_push_sreg, XF_INV64),
+    [0x1f] = H(x86_op_pop_sreg, XF_INV64),
+    /* FIXME: BCD adjust (DAA, DAS, AAA, AAS, AAM, AAD). */
+    [0x27] = H(NULL, XF_INV64),
     [0x2f] = H(NULL, XF_INV64), [0x37] = H(NULL, XF_INV64),
     [0x3f] = H(NULL, XF_INV64),
     RANGE(0x40, 0x4f, H(x86_op_inc_dec, 0)),    /* REX in 64-bit mode */
@@ -48,8 +49,8 @@ const struct x86_opdesc x86_optable_one[256] = {
     [0x69] = H(x86_op_imul, M | XF_IMMZ),
     [0x6a] = H(x86_op_push_imm, XF_IMM8 | XF_DEF64),
     [0x6b] = H(x86_op_imul, M | XF_IMM8),
-    /* FIXME: INS/OUTS (6C-6F), IN/OUT (E4-E7, EC-EF) need the port space. */
-    RANGE(0x6c, 0x6f, H(NULL, 0)),
+    [0x6c] = H(x86_op_ins_outs, B), [0x6d] = H(x86_op_ins_outs, 0),
+    [0x6e] = H(x86_op_ins_outs, B), [0x6f] = H(x86_op_ins_outs, 0),
     RANGE(0x70, 0x7f, H(x86_op_jcc, XF_IMM8 | XF_FORCE64)),
     [0x80] = G(X86_GROUP_1, M | B | XF_IMM8),
     [0x81] = G(X86_GROUP_1, M | XF_IMMZ),
@@ -61,11 +62,11 @@ const struct x86_opdesc x86_optable_one[256] = {
     [0x8a] = H(x86_op_mov, M | B), [0x8b] = H(x86_op_mov, M),
     [0x8c] = H(x86_op_mov_from_sreg, M),
     [0x8d] = H(x86_op_lea, M | XF_MEM),
-    [0x8e] = H(NULL, M),                        /* FIXME: segment loads */
+    [0x8e] = H(x86_op_mov_to_sreg, M),
     [0x8f] = G(X86_GROUP_1A, M | XF_DEF64),
     RANGE(0x90, 0x97, H(x86_op_xchg_ax, 0)),
     [0x98] = H(x86_op_cbw, 0), [0x99] = H(x86_op_cwd, 0),
-    [0x9a] = H(NULL, XF_FARPTR | XF_INV64),     /* FIXME: far call */
+    [0x9a] = H(x86_op_far_direct, XF_FARPTR | XF_INV64),
     [0x9b] = H(x86_op_nop, 0),                  /* FWAIT: no x87 exceptions pend */
     [0x9c] = H(x86_op_pushf, XF_DEF64), [0x9d] = H(x86_op_popf, XF_DEF64),
     [0x9e] = H(x86_op_sahf, 0), [0x9f] = H(x86_op_lahf, 0),
@@ -81,13 +82,15 @@ const struct x86_opdesc x86_optable_one[256] = {
     RANGE(0xb8, 0xbf, H(x86_op_mov_imm, XF_IMMV)),
     [0xc0] = G(X86_GROUP_2, M | B | XF_IMM8), [0xc1] = G(X86_GROUP_2, M | XF_IMM8),
     [0xc2] = H(x86_op_ret, XF_IMM16 | XF_FORCE64), [0xc3] = H(x86_op_ret, XF_FORCE64),
-    [0xc4] = H(NULL, M), [0xc5] = H(NULL, M),   /* LES/LDS; VEX in 64-bit mode */
+    /* LES/LDS; VEX in 64-bit mode (FIXME: VEX). */
+    [0xc4] = H(x86_op_load_far_pointer, M | XF_MEM | XF_INV64),
+    [0xc5] = H(x86_op_load_far_pointer, M | XF_MEM | XF_INV64),
     [0xc6] = G(X86_GROUP_11B, M | B), [0xc7] = G(X86_GROUP_11V, M),
     [0xc8] = H(x86_op_enter, XF_ENTER | XF_DEF64), [0xc9] = H(x86_op_leave, XF_DEF64),
-    [0xca] = H(NULL, XF_IMM16), [0xcb] = H(NULL, 0),    /* FIXME: far return */
+    [0xca] = H(x86_op_far_return, XF_IMM16), [0xcb] = H(x86_op_far_return, 0),
     [0xcc] = H(x86_op_int3, 0), [0xcd] = H(x86_op_int, XF_IMM8),
     [0xce] = H(x86_op_int, XF_INV64),           /* INTO */
-    [0xcf] = H(NULL, 0),                        /* FIXME: IRET */
+    [0xcf] = H(x86_op_iret, 0),
     [0xd0] = G(X86_GROUP_2, M | B), [0xd1] = G(X86_GROUP_2, M),
     [0xd2] = G(X86_GROUP_2, M | B), [0xd3] = G(X86_GROUP_2, M),
     [0xd4] = H(NULL, XF_IMM8 | XF_INV64), [0xd5] = H(NULL, XF_IMM8 | XF_INV64),
@@ -95,12 +98,14 @@ const struct x86_opdesc x86_optable_one[256] = {
     RANGE(0xd8, 0xdf, H(NULL, M)),              /* FIXME: x87 */
     RANGE(0xe0, 0xe2, H(x86_op_loop, XF_IMM8 | XF_FORCE64)),
     [0xe3] = H(x86_op_jcxz, XF_IMM8 | XF_FORCE64),
-    RANGE(0xe4, 0xe7, H(NULL, XF_IMM8)),
+    [0xe4] = H(x86_op_in_out, B | XF_IMM8), [0xe5] = H(x86_op_in_out, XF_IMM8),
+    [0xe6] = H(x86_op_in_out, B | XF_IMM8), [0xe7] = H(x86_op_in_out, XF_IMM8),
     [0xe8] = H(x86_op_call_rel, XF_IMMZ | XF_FORCE64),
     [0xe9] = H(x86_op_jmp_rel, XF_IMMZ | XF_FORCE64),
-    [0xea] = H(NULL, XF_FARPTR | XF_INV64),     /* FIXME: far jump */
+    [0xea] = H(x86_op_far_direct, XF_FARPTR | XF_INV64),
     [0xeb] = H(x86_op_jmp_rel, XF_IMM8 | XF_FORCE64),
-    RANGE(0xec, 0xef, H(NULL, 0)),
+    [0xec] = H(x86_op_in_out, B), [0xed] = H(x86_op_in_out, 0),
+    [0xee] = H(x86_op_in_out, B), [0xef] = H(x86_op_in_out, 0),
     [0xf1] = H(x86_op_int1, 0), [0xf4] = H(x86_op_hlt, 0),
     [0xf5] = H(x86_op_flag, 0),
     [0xf6] = G(X86_GROUP_3B, M | B), [0xf7] = G(X86_GROUP_3V, M),
@@ -109,18 +114,21 @@ const struct x86_opdesc x86_optable_one[256] = {
 };
 
 const struct x86_opdesc x86_optable_0f[256] = {
-    [0x00] = H(NULL, M), [0x01] = H(NULL, M),   /* FIXME: system groups 6, 7 */
-    [0x02] = H(NULL, M), [0x03] = H(NULL, M),   /* FIXME: LAR, LSL */
+    [0x00] = H(x86_op_group6, M), [0x01] = H(x86_op_group7, M),
+    [0x02] = H(x86_op_lar_lsl, M), [0x03] = H(x86_op_lar_lsl, M),
+    [0x05] = H(x86_op_syscall, 0), [0x07] = H(x86_op_sysret, 0),
     [0x06] = H(x86_op_privileged, 0),           /* CLTS */
     [0x08] = H(x86_op_privileged, 0), [0x09] = H(x86_op_privileged, 0),
     [0x0d] = H(x86_op_nop, M | XF_MEM),         /* PREFETCHW */
     RANGE(0x10, 0x17, H(NULL, M)),              /* FIXME: SSE */
     [0x18] = H(x86_op_nop, M),                  /* prefetch hints */
     RANGE(0x19, 0x1f, H(x86_op_nop, M)),        /* reserved NOPs, ENDBR */
-    RANGE(0x20, 0x23, H(x86_op_privileged, M)), /* MOV CR/DR */
+    [0x20] = H(x86_op_mov_cr, M | XF_NOMEM), [0x22] = H(x86_op_mov_cr, M | XF_NOMEM),
+    [0x21] = H(x86_op_mov_dr, M | XF_NOMEM), [0x23] = H(x86_op_mov_dr, M | XF_NOMEM),
     RANGE(0x28, 0x2f, H(NULL, M)),
-    [0x30] = H(x86_op_privileged, 0), [0x31] = H(x86_op_rdtsc, 0),
-    [0x32] = H(x86_op_privileged, 0),
+    [0x30] = H(x86_op_msr, 0), [0x31] = H(x86_op_rdtsc, 0),
+    [0x32] = H(x86_op_msr, 0),
+    [0x34] = H(x86_op_sysenter, 0), [0x35] = H(x86_op_sysexit, 0),
     RANGE(0x40, 0x4f, H(x86_op_cmovcc, M)),
     RANGE(0x50, 0x6f, H(NULL, M)),
     RANGE(0x70, 0x73, H(NULL, M | XF_IMM8)),
@@ -128,17 +136,20 @@ const struct x86_opdesc x86_optable_0f[256] = {
     RANGE(0x78, 0x7f, H(NULL, M)),
     RANGE(0x80, 0x8f, H(x86_op_jcc, XF_IMMZ | XF_FORCE64)),
     RANGE(0x90, 0x9f, H(x86_op_setcc, M | B)),
+    [0xa0] = H(x86_op_push_sreg, XF_DEF64), [0xa1] = H(x86_op_pop_sreg, XF_DEF64),
+    [0xa8] = H(x86_op_push_sreg, XF_DEF64), [0xa9] = H(x86_op_pop_sreg, XF_DEF64),
     [0xa2] = H(x86_op_cpuid, 0),
     [0xa3] = H(x86_op_bt, M),
     [0xa4] = H(x86_op_shld_shrd, M | XF_IMM8), [0xa5] = H(x86_op_shld_shrd, M),
     [0xab] = H(x86_op_bt, M | XF_LOCK),
     [0xac] = H(x86_op_shld_shrd, M | XF_IMM8), [0xad] = H(x86_op_shld_shrd, M),
-    [0xae] = H(NULL, M),                        /* FIXME: group 15 */
+    [0xae] = H(x86_op_group15, M),
     [0xaf] = H(x86_op_imul, M),
     [0xb0] = H(x86_op_cmpxchg, M | B | XF_LOCK), [0xb1] = H(x86_op_cmpxchg, M | XF_LOCK),
-    [0xb2] = H(NULL, M | XF_MEM),               /* FIXME: LSS, LFS, LGS */
+    [0xb2] = H(x86_op_load_far_pointer, M | XF_MEM),
     [0xb3] = H(x86_op_bt, M | XF_LOCK),
-    [0xb4] = H(NULL, M | XF_MEM), [0xb5] = H(NULL, M | XF_MEM),
+    [0xb4] = H(x86_op_load_far_pointer, M | XF_MEM),
+    [0xb5] = H(x86_op_load_far_pointer, M | XF_MEM),
     [0xb6] = H(x86_op_movzx, M), [0xb7] = H(x86_op_movzx, M),
     [0xb8] = H(x86_op_popcnt, M),
     [0xb9] = H(NULL, M),                        /* UD1 */
@@ -193,8 +204,8 @@ const struct x86_opdesc x86_optable_group[X86_GROUP_COUNT][8] = {
     [X86_GROUP_4] = { H(x86_op_inc_dec, XF_LOCK), H(x86_op_inc_dec, XF_LOCK) },
     [X86_GROUP_5] = {
         H(x86_op_inc_dec, XF_LOCK), H(x86_op_inc_dec, XF_LOCK),
-        H(x86_op_call_rm, XF_FORCE64), H(NULL, XF_MEM),    /* FIXME: far call */
-        H(x86_op_jmp_rm, XF_FORCE64), H(NULL, XF_MEM),     /* FIXME: far jump */
+        H(x86_op_call_rm, XF_FORCE64), H(x86_op_far_indirect, XF_MEM),
+        H(x86_op_jmp_rm, XF_FORCE64), H(x86_op_far_indirect, XF_MEM),
         H(x86_op_push_rm, XF_DEF64), H(NULL, 0),
     },
     [X86_GROUP_11B] = { H(x86_op_mov_imm, XF_IMM8) },

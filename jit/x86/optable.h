@@ -26,11 +26,12 @@ enum {
     XF_REG      = 1u << 13, /* ModRM must name a register, else #UD */
     XF_LOCK     = 1u << 14, /* LOCK allowed (with a memory destination) */
     XF_GROUP    = 1u << 15, /* handler chosen by ModRM.reg: see group */
+    XF_NOMEM    = 1u << 16, /* ModRM.mod is ignored: always a register (MOV CR/DR) */
 };
 
 struct x86_opdesc {
     x86_handler handler;    /* NULL: invalid opcode */
-    uint16_t flags;
+    uint32_t flags;
     uint8_t group;          /* index into x86_optable_group when XF_GROUP */
 };
 

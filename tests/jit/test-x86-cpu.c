@@ -208,11 +208,26 @@ static void test_real_mode(void)
     machine_free(m);
 }
 
+/* The state's MSR list entry for @index, or NULL. */
+static const struct x86_msr *find_msr(const struct x86_cpu_state *s, uint32_t index)
+{
+    for (unsigned i = 0; i < s->nr_msrs; i++)
+        if (s->msrs[i].index == index)
+            return &s->msrs[i];
+    return NULL;
+}
+
+/*
+ * What x86_cpu_set_state takes, x86_cpu_get_state gives back; the MSR list
+ * comes back in the CPU's own order, with every MSR it keeps.
+ */
 static void test_state_round_trip(void)
 {
     struct machine *m = machine_new();
     struct x86_cpu_state *a = g_new0(struct x86_cpu_state, 1);
     struct x86_cpu_state *b = g_new0(struct x86_cpu_state, 1);
+    struct x86_cpu_state *c = g_new0(struct x86_cpu_state, 1);
+    const struct x86_msr *star;
 
     x86_cpu_set_flat64(&m->cpu);
     for (unsigned i = 0; i < 16; i++)
@@ -228,12 +243,34 @@ static void test_state_round_trip(void)
     a->dr[7] = 0x401;
     a->gs.base = 0x5000;
     a->gs.dpl = 3;
+    a->gdt.base = 0x1000;
+    a->gdt.limit = 0x37;
+    a->tr.selector = 0x28;
+    a->tr.base = 0x2000;
     x86_cpu_set_state(&m->cpu, a);
     g_assert_cmpint(m->cpu.mode, ==, X86_MODE_LONG64);
     x86_cpu_get_state(&m->cpu, b);
-    g_assert_cmpmem(a, sizeof(*a), b, sizeof(*b));
+    star = find_msr(b, 0xc0000081);
+    g_assert_nonnull(star);
+    g_assert_cmpuint(star->value, ==, 42);
+    g_assert_nonnull(find_msr(b, 0x277));       /* PAT */
+    g_assert_cmpuint(b->xsave[100], ==, 7);
+    g_assert_cmpuint(b->lapic[32], ==, 9);
+    g_assert_cmphex(b->dr[7], ==, 0x401);
+    g_assert_cmphex(b->gs.base, ==, 0x5000);
+    g_assert_cmphex(b->gdt.base, ==, 0x1000);
+    g_assert_cmphex(b->tr.base, ==, 0x2000);
+    g_assert_cmpmem(b->gpr, sizeof(b->gpr), a->gpr, sizeof(a->gpr));
+    /* The TSC moves on between the two reads; everything else is equal. */
+    x86_cpu_set_state(&m->cpu, b);
+    x86_cpu_get_state(&m->cpu, c);
+    for (unsigned i = 0; i < c->nr_msrs; i++)
+        if (c->msrs[i].index == 0x10)
+            c->msrs[i].value = b->msrs[i].value;
+    g_assert_cmpmem(b, sizeof(*b), c, sizeof(*c));
     g_free(a);
     g_free(b);
+    g_free(c);
     machine_free(m);
 }
 
@@ -310,6 +347,71 @@ static void test_cpuid_rdtsc(void)
     machine_free(m);
 }
 
+static void put32(struct machine *m, uint64_t addr, uint32_t value)
+{
+    memcpy(m->ram + addr, &value, 4);
+}
+
+/*
+ * 32-bit paging (SDM vol. 3, 4.3): flat 32-bit protected mode at CPL 0 with
+ * a page directory at 0x10000: accessed and dirty bits, a write to a
+ * read-only page with CR0.WP (#PF 3, CR2), a 4 MiB PSE page, INVLPG.
+ */
+static void test_paging32(void)
+{
+    struct machine *m = machine_new();
+    struct x86_cpu *cpu = &m->cpu;
+    const uint16_t code = 0xb | 0x10 | 0x80 | 0x400 | 0x800;   /* X86_SEGF_* */
+    const uint16_t data = 0x3 | 0x10 | 0x80 | 0x400 | 0x800;
+    uint32_t pte;
+
+    for (unsigned i = 0; i < X86_SEG_COUNT; i++) {
+        cpu->seg[i].base = 0;
+        cpu->seg[i].limit = 0xffffffff;
+        cpu->seg[i].flags = i == X86_CS ? code : data;
+        cpu->seg[i].selector = i == X86_CS ? 8 : 16;
+    }
+    put32(m, 0x10000, 0x11000 | 3);             /* PDE 0: page table */
+    put32(m, 0x10004, 0x00000083);              /* PDE 1: 4 MiB page -> 0 */
+    for (unsigned i = 0; i < 256; i++)
+        put32(m, 0x11000 + i * 4, i << 12 | 3);
+    put32(m, 0x11000 + 0x20 * 4, 0x20000 | 1);  /* 0x20000: read-only */
+    put32(m, 0x11000 + 0x21 * 4, 0x30000 | 3);  /* 0x21000 -> 0x30000 */
+    cpu->cr3 = 0x10000;
+    cpu->cr4 = 1u << 4;                         /* PSE */
+    cpu->cr0 = 0x80010011;                      /* PG WP ET PE */
+    x86_tlb_flush(cpu);
+    x86_update_mode(cpu);
+    g_assert_cmpint(cpu->mode, ==, X86_MODE_PROT32);
+    cpu->rip = 0x1000;
+    put(m, 0x1000, "c7 05 00 10 02 00 44 33 22 11"  /* mov dword [0x21000], 0x11223344 */
+                   " a1 00 10 40 00"                /* mov eax, [0x401000] (PSE page) */
+                   " c7 05 00 00 02 00 01 00 00 00" /* mov dword [0x20000], 1 */
+                   " f4");
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmpuint(cpu->exception_vector, ==, 14);
+    g_assert_cmphex(cpu->exception_error, ==, 3);
+    g_assert_cmphex(cpu->cr2, ==, 0x20000);
+    g_assert_cmphex(cpu->rip, ==, 0x1000 + 15);
+    g_assert_cmphex(*(uint32_t *)(m->ram + 0x30000), ==, 0x11223344);
+    g_assert_cmphex(cpu->gpr[X86_RAX], ==, 0x100005c7);    /* bytes at 0x1000 */
+    memcpy(&pte, m->ram + 0x11000 + 0x21 * 4, 4);
+    g_assert_cmphex(pte & 0x60, ==, 0x60);                  /* accessed, dirty */
+    memcpy(&pte, m->ram + 0x11000 + 0x20 * 4, 4);
+    g_assert_cmphex(pte & 0x60, ==, 0);                     /* write refused */
+    memcpy(&pte, m->ram + 0x10004, 4);
+    g_assert_cmphex(pte & 0x20, ==, 0x20);
+
+    /* Remap 0x21000 to 0x31000: visible after INVLPG. */
+    put32(m, 0x11000 + 0x21 * 4, 0x31000 | 3);
+    cpu->rip = 0x1100;
+    put(m, 0x1100, "0f 01 3d 00 10 02 00"           /* invlpg [0x21000] */
+                   " c7 05 00 10 02 00 55 00 00 00 f4");
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_HLT);
+    g_assert_cmphex(*(uint32_t *)(m->ram + 0x31000), ==, 0x55);
+    machine_free(m);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -321,5 +423,6 @@ int main(int argc, char **argv)
     g_test_add_func("/x86/cpu/device-memory", test_device_memory_and_page_crossing);
     g_test_add_func("/x86/cpu/rep-restartable", test_rep_restartable);
     g_test_add_func("/x86/cpu/cpuid-rdtsc", test_cpuid_rdtsc);
+    g_test_add_func("/x86/cpu/paging32", test_paging32);
     return g_test_run();
 }
