@@ -84,7 +84,7 @@ enum x86_vector {
     X86_EXC_DE = 0, X86_EXC_DB = 1, X86_EXC_BP = 3, X86_EXC_OF = 4,
     X86_EXC_BR = 5, X86_EXC_UD = 6, X86_EXC_NM = 7, X86_EXC_DF = 8,
     X86_EXC_TS = 10, X86_EXC_NP = 11, X86_EXC_SS = 12, X86_EXC_GP = 13,
-    X86_EXC_PF = 14, X86_EXC_MF = 16, X86_EXC_AC = 17,
+    X86_EXC_PF = 14, X86_EXC_MF = 16, X86_EXC_AC = 17, X86_EXC_XM = 19,
 };
 
 /* Execution mode: what the decoder and the address path need to know. */
@@ -237,6 +237,22 @@ enum x86_event_source {
     X86_SOURCE_ICEBP,       /* INT1: EXT = 1, no DPL check */
 };
 
+/*
+ * x87, MMX and SSE state (SDM vol. 1, 8.1, 9.2, 10.2). The x87 registers
+ * are kept by physical number R0-R7 (ST(i) is R((TOP + i) & 7), MMi is Ri);
+ * the tag word is abridged as in FXSAVE: bit i set when Ri is not empty.
+ */
+struct x86_fpu {
+    uint16_t fcw, fsw;          /* FSW includes TOP in bits 13:11 */
+    uint8_t ftw;
+    uint16_t fop;               /* last non-control opcode, 11 bits */
+    uint64_t fip, fdp;          /* last instruction and operand offsets */
+    uint16_t fcs, fds;
+    uint8_t st[8][10];          /* 80-bit registers, little-endian */
+    uint32_t mxcsr;
+    uint8_t xmm[16][16];
+};
+
 struct x86_insn;
 
 struct x86_cpu {
@@ -252,6 +268,7 @@ struct x86_cpu {
     struct x86_msrs msr;
     enum x86_mode mode;
     uint8_t apic_id;                /* CPUID.1:EBX[31:24] */
+    struct x86_fpu fpu;
 
     /* Everything the interpreter does not model yet, kept for lossless
      * x86_cpu_get_state/x86_cpu_set_state. */

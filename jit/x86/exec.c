@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "jit/x86/decode.h"
+#include "jit/x86/fpu.h"
 #include "jit/x86/ops.h"
 #include "jit/x86/system.h"
 
@@ -93,6 +94,7 @@ void x86_cpu_reset(struct x86_cpu *cpu)
     cpu->rest.apic_base = 0xfee00000 | (1u << 11) | (1u << 8);
     cpu->rest.mp_state = X86_MP_RUNNABLE;
     x86_msr_reset(cpu);
+    x86_fpu_reset(&cpu->fpu);
     cpu->tsc_offset = 0 - cpu->read_tsc(cpu->tsc_opaque);
     reset_common(cpu);
 }
@@ -116,8 +118,8 @@ void x86_cpu_set_flat64(struct x86_cpu *cpu)
     cpu->seg[X86_SS].selector = 0x2b;
     /* Long mode without paging is not architectural; it is what user-mode
      * runs want: linear == physical, no page tables to build. */
-    cpu->cr0 = X86_CR0_PE | X86_CR0_ET;
-    cpu->cr4 = X86_CR4_PAE;
+    cpu->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE;
+    cpu->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
     cpu->efer = X86_EFER_LME | X86_EFER_LMA;
     cpu->rflags = 0x202;
     x86_update_mode(cpu);
@@ -162,6 +164,35 @@ static struct x86_segment *state_segment(struct x86_cpu_state *state, unsigned s
     return order[seg];
 }
 
+/* x87 and SSE in the XSAVE area's legacy region, XSTATE_BV = 3 (SDM vol. 1, 13.4). */
+static void fpu_to_state(const struct x86_fpu *fpu, struct x86_cpu_state *state)
+{
+    uint64_t xstate_bv = 3;
+
+    x86_fpu_to_fxsave(fpu, state->xsave, true, 16);
+    memcpy(state->xsave + 512, &xstate_bv, 8);
+}
+
+/* Components whose XSTATE_BV bit is clear are in their initial state. */
+static void fpu_from_state(struct x86_fpu *fpu, const struct x86_cpu_state *state)
+{
+    uint64_t xstate_bv;
+    struct x86_fpu loaded = *fpu;
+
+    memcpy(&xstate_bv, state->xsave + 512, 8);
+    if (!x86_fpu_from_fxsave(&loaded, state->xsave, true, 16))
+        loaded.mxcsr = X86_MXCSR_INIT;
+    if (!(xstate_bv & 1)) {
+        x86_fpu_finit(&loaded);
+        memset(loaded.st, 0, sizeof(loaded.st));
+    }
+    if (!(xstate_bv & 2))
+        memset(loaded.xmm, 0, sizeof(loaded.xmm));
+    if (!(xstate_bv & 3) && !loaded.mxcsr)
+        loaded.mxcsr = X86_MXCSR_INIT;
+    *fpu = loaded;
+}
+
 void x86_cpu_get_state(const struct x86_cpu *cpu, struct x86_cpu_state *state)
 {
     *state = cpu->rest;
@@ -184,6 +215,7 @@ void x86_cpu_get_state(const struct x86_cpu *cpu, struct x86_cpu_state *state)
     state->efer = cpu->efer;
     memcpy(state->dr, cpu->dr, sizeof(state->dr));
     x86_msr_to_state(cpu, state);
+    fpu_to_state(&cpu->fpu, state);
     state->interrupt_shadow = cpu->interrupt_shadow;
     if (cpu->halted && state->mp_state == X86_MP_RUNNABLE)
         state->mp_state = X86_MP_HALTED;
@@ -214,6 +246,7 @@ void x86_cpu_set_state(struct x86_cpu *cpu, const struct x86_cpu_state *state)
     memcpy(cpu->dr, state->dr, sizeof(cpu->dr));
     x86_msr_reset(cpu);
     x86_msr_from_state(cpu, state);
+    fpu_from_state(&cpu->fpu, state);
     cpu->interrupt_shadow = state->interrupt_shadow;
     cpu->halted = state->mp_state == X86_MP_HALTED;
     if (cpu->halted)

@@ -383,22 +383,3 @@ void x86_op_arpl(struct x86_cpu *cpu, const struct x86_insn *insn)
         cpu->rflags &= ~(uint64_t)X86_ZF;
     }
 }
-
-/* 0F AE: group 15: LFENCE/MFENCE/SFENCE (register forms), CLFLUSH (/7 memory). */
-void x86_op_group15(struct x86_cpu *cpu, const struct x86_insn *insn)
-{
-    unsigned op = x86_modrm_op(insn);
-
-    if (insn->rep || insn->opsize_prefix)
-        x86_raise(cpu, X86_EXC_UD);
-    if (!insn->has_mem) {
-        if (op < 5)
-            x86_raise(cpu, X86_EXC_UD);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        return;
-    }
-    if (op != 7)        /* FIXME: FXSAVE, FXRSTOR, LDMXCSR, STMXCSR, XSAVE* */
-        x86_raise(cpu, X86_EXC_UD);
-    /* CLFLUSH: a byte read's checks, nothing cached to flush. */
-    x86_mem_read(cpu, insn->seg, x86_effective_address(cpu, insn), 1);
-}

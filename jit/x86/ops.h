@@ -181,7 +181,6 @@ void x86_op_privileged(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_group6(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_lar_lsl(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_arpl(struct x86_cpu *cpu, const struct x86_insn *insn);
-void x86_op_group15(struct x86_cpu *cpu, const struct x86_insn *insn);
 /* ops-io.c */
 void x86_op_in_out(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_ins_outs(struct x86_cpu *cpu, const struct x86_insn *insn);

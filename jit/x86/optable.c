@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "jit/x86/fpu.h"
 #include "jit/x86/ops.h"
 
 #define H(fn, fl) { fn, (fl), X86_GROUP_NONE }
@@ -67,7 +68,7 @@ const struct x86_opdesc x86_optable_one[256] = {
     RANGE(0x90, 0x97, H(x86_op_xchg_ax, 0)),
     [0x98] = H(x86_op_cbw, 0), [0x99] = H(x86_op_cwd, 0),
     [0x9a] = H(x86_op_far_direct, XF_FARPTR | XF_INV64),
-    [0x9b] = H(x86_op_nop, 0),                  /* FWAIT: no x87 exceptions pend */
+    [0x9b] = H(x86_op_fwait, 0),
     [0x9c] = H(x86_op_pushf, XF_DEF64), [0x9d] = H(x86_op_popf, XF_DEF64),
     [0x9e] = H(x86_op_sahf, 0), [0x9f] = H(x86_op_lahf, 0),
     [0xa0] = H(x86_op_mov_moffs, B | XF_MOFFS), [0xa1] = H(x86_op_mov_moffs, XF_MOFFS),
@@ -95,7 +96,7 @@ const struct x86_opdesc x86_optable_one[256] = {
     [0xd2] = G(X86_GROUP_2, M | B), [0xd3] = G(X86_GROUP_2, M),
     [0xd4] = H(NULL, XF_IMM8 | XF_INV64), [0xd5] = H(NULL, XF_IMM8 | XF_INV64),
     [0xd6] = H(x86_op_salc, XF_INV64), [0xd7] = H(x86_op_xlat, 0),
-    RANGE(0xd8, 0xdf, H(NULL, M)),              /* FIXME: x87 */
+    RANGE(0xd8, 0xdf, H(x86_op_x87, M)),
     RANGE(0xe0, 0xe2, H(x86_op_loop, XF_IMM8 | XF_FORCE64)),
     [0xe3] = H(x86_op_jcxz, XF_IMM8 | XF_FORCE64),
     [0xe4] = H(x86_op_in_out, B | XF_IMM8), [0xe5] = H(x86_op_in_out, XF_IMM8),
@@ -120,20 +121,22 @@ const struct x86_opdesc x86_optable_0f[256] = {
     [0x06] = H(x86_op_privileged, 0),           /* CLTS */
     [0x08] = H(x86_op_privileged, 0), [0x09] = H(x86_op_privileged, 0),
     [0x0d] = H(x86_op_nop, M | XF_MEM),         /* PREFETCHW */
-    RANGE(0x10, 0x17, H(NULL, M)),              /* FIXME: SSE */
+    RANGE(0x10, 0x17, H(x86_op_sse, M)),
     [0x18] = H(x86_op_nop, M),                  /* prefetch hints */
     RANGE(0x19, 0x1f, H(x86_op_nop, M)),        /* reserved NOPs, ENDBR */
     [0x20] = H(x86_op_mov_cr, M | XF_NOMEM), [0x22] = H(x86_op_mov_cr, M | XF_NOMEM),
     [0x21] = H(x86_op_mov_dr, M | XF_NOMEM), [0x23] = H(x86_op_mov_dr, M | XF_NOMEM),
-    RANGE(0x28, 0x2f, H(NULL, M)),
+    RANGE(0x28, 0x2f, H(x86_op_sse, M)),
     [0x30] = H(x86_op_msr, 0), [0x31] = H(x86_op_rdtsc, 0),
     [0x32] = H(x86_op_msr, 0),
     [0x34] = H(x86_op_sysenter, 0), [0x35] = H(x86_op_sysexit, 0),
     RANGE(0x40, 0x4f, H(x86_op_cmovcc, M)),
-    RANGE(0x50, 0x6f, H(NULL, M)),
-    RANGE(0x70, 0x73, H(NULL, M | XF_IMM8)),
-    RANGE(0x74, 0x76, H(NULL, M)),
-    RANGE(0x78, 0x7f, H(NULL, M)),
+    RANGE(0x50, 0x6f, H(x86_op_sse, M)),
+    RANGE(0x70, 0x73, H(x86_op_sse, M | XF_IMM8)),
+    RANGE(0x74, 0x76, H(x86_op_sse, M)),
+    [0x77] = H(x86_op_sse, 0),                  /* EMMS */
+    RANGE(0x78, 0x7d, H(NULL, M)),
+    RANGE(0x7e, 0x7f, H(x86_op_sse, M)),
     RANGE(0x80, 0x8f, H(x86_op_jcc, XF_IMMZ | XF_FORCE64)),
     RANGE(0x90, 0x9f, H(x86_op_setcc, M | B)),
     [0xa0] = H(x86_op_push_sreg, XF_DEF64), [0xa1] = H(x86_op_pop_sreg, XF_DEF64),
@@ -143,7 +146,7 @@ const struct x86_opdesc x86_optable_0f[256] = {
     [0xa4] = H(x86_op_shld_shrd, M | XF_IMM8), [0xa5] = H(x86_op_shld_shrd, M),
     [0xab] = H(x86_op_bt, M | XF_LOCK),
     [0xac] = H(x86_op_shld_shrd, M | XF_IMM8), [0xad] = H(x86_op_shld_shrd, M),
-    [0xae] = H(x86_op_group15, M),
+    [0xae] = H(x86_op_fxsave_group, M),
     [0xaf] = H(x86_op_imul, M),
     [0xb0] = H(x86_op_cmpxchg, M | B | XF_LOCK), [0xb1] = H(x86_op_cmpxchg, M | XF_LOCK),
     [0xb2] = H(x86_op_load_far_pointer, M | XF_MEM),
@@ -158,11 +161,12 @@ const struct x86_opdesc x86_optable_0f[256] = {
     [0xbc] = H(x86_op_bsf, M), [0xbd] = H(x86_op_bsr, M),
     [0xbe] = H(x86_op_movsx, M), [0xbf] = H(x86_op_movsx, M),
     [0xc0] = H(x86_op_xadd, M | B | XF_LOCK), [0xc1] = H(x86_op_xadd, M | XF_LOCK),
-    [0xc2] = H(NULL, M | XF_IMM8), [0xc3] = H(NULL, M | XF_MEM),
-    RANGE(0xc4, 0xc6, H(NULL, M | XF_IMM8)),
+    [0xc2] = H(x86_op_sse, M | XF_IMM8), [0xc3] = H(x86_op_sse, M | XF_MEM),
+    RANGE(0xc4, 0xc6, H(x86_op_sse, M | XF_IMM8)),
     [0xc7] = G(X86_GROUP_9, M),
     RANGE(0xc8, 0xcf, H(x86_op_bswap, 0)),
-    RANGE(0xd0, 0xff, H(NULL, M)),
+    RANGE(0xd0, 0xfe, H(x86_op_sse, M)),
+    [0xff] = H(NULL, M),                        /* UD0 */
 };
 
 /* Three-byte maps: only MOVBE so far; the rest decode to #UD. */

@@ -336,7 +336,9 @@ static void test_cpuid_rdtsc(void)
     g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
     g_assert_true(cpu->gpr[X86_RCX] & (1u << 23));      /* POPCNT */
     g_assert_true(cpu->gpr[X86_RDX] & (1u << 8));       /* CX8 */
-    g_assert_false(cpu->gpr[X86_RDX] & 1);              /* no x87 yet */
+    g_assert_true(cpu->gpr[X86_RDX] & 1);               /* x87 */
+    g_assert_true(cpu->gpr[X86_RDX] & (1u << 26));      /* SSE2 */
+    g_assert_false(cpu->gpr[X86_RCX] & (1u << 26));     /* no XSAVE */
     cpu->rip = 0x1020;
     put(m, 0x1020, "0f 31 cc");
     g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);

@@ -44,6 +44,8 @@ void x86_test_fill_data(const struct x86_test_case *c, uint8_t *page)
     }
     for (unsigned i = 0; i < c->patches; i++)
         memcpy(page + c->patch_offset[i], &c->patch_value[i], 8);
+    if (c->image)
+        memcpy(page, c->image, c->image_size);
 }
 
 static void fill_code(const struct x86_test_case *c, uint8_t *page)
@@ -63,6 +65,8 @@ static const int greg_index[16] = {
 static const struct x86_test_case *child_case;
 static struct x86_test_result *child_result;
 static gregset_t saved_gregs;
+/* The child's own x87/SSE state, put back after each case. */
+static uint8_t saved_fpregs[512];
 static volatile sig_atomic_t in_test;
 
 static void enter_handler(int sig, siginfo_t *info, void *context)
@@ -71,6 +75,7 @@ static void enter_handler(int sig, siginfo_t *info, void *context)
     greg_t *g = uc->uc_mcontext.gregs;
 
     memcpy(saved_gregs, g, sizeof(saved_gregs));
+    memcpy(saved_fpregs, uc->uc_mcontext.fpregs, sizeof(saved_fpregs));
     for (unsigned i = 0; i < 16; i++)
         g[greg_index[i]] = (greg_t)child_case->gpr[i];
     g[REG_RIP] = (greg_t)(X86_TEST_CODE_ADDR + X86_TEST_CODE_OFFSET);
@@ -94,6 +99,7 @@ static void exit_handler(int sig, siginfo_t *info, void *context)
     child_result->signal = sig;
     memcpy(child_result->data, (void *)(uintptr_t)X86_TEST_DATA_ADDR, X86_TEST_PAGE);
     memcpy(g, saved_gregs, sizeof(saved_gregs));
+    memcpy(uc->uc_mcontext.fpregs, saved_fpregs, sizeof(saved_fpregs));
 }
 
 static void child_main(const struct x86_test_case *cases, unsigned count,
@@ -177,6 +183,8 @@ int x86_test_signal_of_vector(unsigned vector)
     case X86_EXC_UD: return SIGILL;
     case X86_EXC_SS:
     case X86_EXC_AC: return SIGBUS;
+    case X86_EXC_MF:
+    case X86_EXC_XM: return SIGFPE;
     default: return SIGSEGV;
     }
 }

@@ -18,7 +18,7 @@
 #define X86_TEST_MAX_PATCHES 2
 
 struct x86_test_case {
-    uint8_t code[16];
+    uint8_t code[32];
     uint8_t length;
     uint64_t gpr[16];
     uint64_t rflags;            /* arithmetic flags and DF only */
@@ -26,6 +26,9 @@ struct x86_test_case {
     uint8_t patches;            /* 8-byte values written over the data page */
     uint16_t patch_offset[X86_TEST_MAX_PATCHES];
     uint64_t patch_value[X86_TEST_MAX_PATCHES];
+    /* Copied over the start of the data page last, when set (FP tests). */
+    const uint8_t *image;
+    uint16_t image_size;
 };
 
 struct x86_test_result {
