@@ -3,6 +3,8 @@
 #include "tests/mimic-test.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <gio/gunixsocketaddress.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -62,6 +64,12 @@ const char *mimic_test_kvm_unusable(void)
     return NULL;
 }
 
+/* A child outlives nothing: if the test dies on an assertion, so does it. */
+static void die_with_parent(gpointer data)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
 struct wait_state {
     GMainLoop *loop;
     struct run_result *r;
@@ -105,10 +113,16 @@ void mimic_test_run(const char *const *args, int timeout_s, struct run_result *r
 
     g_main_context_push_thread_default(context);
     w.loop = g_main_loop_new(context, FALSE);
-    w.proc = g_subprocess_newv((const char *const *)argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                               G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                               G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+    {
+        g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new(
+            G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+            G_SUBPROCESS_FLAGS_STDERR_PIPE);
+
+        g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
+        w.proc = g_subprocess_launcher_spawnv(launcher,
+                                              (const char *const *)argv->pdata,
+                                              &error);
+    }
     g_assert_no_error(error);
     g_subprocess_communicate_utf8_async(w.proc, NULL, NULL, on_communicated, &w);
     timeout = g_timeout_source_new_seconds(timeout_s);
@@ -149,6 +163,7 @@ GSubprocess *mimic_test_spawn(const char *const *args, const char *dir)
     for (unsigned i = 0; args[i]; i++)
         g_ptr_array_add(argv, (char *)args[i]);
     g_ptr_array_add(argv, NULL);
+    g_subprocess_launcher_set_child_setup(launcher, die_with_parent, NULL, NULL);
     g_subprocess_launcher_set_stdout_file_path(launcher, out);
     g_subprocess_launcher_set_stderr_file_path(launcher, err);
     proc = g_subprocess_launcher_spawnv(launcher,
