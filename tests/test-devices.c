@@ -216,6 +216,23 @@ static void run_disk_writer(const char *ide, const char *virtio, gboolean snapsh
     check_no_crash(r);
 }
 
+/* A folder with a fresh raw IDE image and qcow2 virtio image; FALSE: skipped. */
+static gboolean make_disks(char **dir, char **ide, char **virtio)
+{
+    if (skip_without_kvm())
+        return FALSE;
+    if (!have_qemu_tools()) {
+        g_test_skip("qemu-img or qemu-io not installed (Debian: qemu-utils)");
+        return FALSE;
+    }
+    *dir = mimic_test_make_dir();
+    *ide = g_build_filename(*dir, "ide.img", NULL);
+    *virtio = g_build_filename(*dir, "vd.qcow2", NULL);
+    create_image(*ide, "raw");
+    create_image(*virtio, "qcow2");
+    return TRUE;
+}
+
 /*
  * The guest writes through PIO, DMA and virtio requests and flushes; after
  * power-off every byte is on the images, and the qcow2 one is consistent.
@@ -225,17 +242,8 @@ static void test_disk_writer(void)
     g_autofree char *dir = NULL, *ide = NULL, *virtio = NULL;
     struct run_result r;
 
-    if (skip_without_kvm())
+    if (!make_disks(&dir, &ide, &virtio))
         return;
-    if (!have_qemu_tools()) {
-        g_test_skip("qemu-img or qemu-io not installed (Debian: qemu-utils)");
-        return;
-    }
-    dir = mimic_test_make_dir();
-    ide = g_build_filename(dir, "ide.img", NULL);
-    virtio = g_build_filename(dir, "vd.qcow2", NULL);
-    create_image(ide, "raw");
-    create_image(virtio, "qcow2");
 
     run_disk_writer(ide, virtio, FALSE, &r);
     run_result_clear(&r);
@@ -253,17 +261,8 @@ static void test_disk_writer_snapshot(void)
     g_autofree char *ide_after = NULL, *virtio_after = NULL;
     struct run_result r;
 
-    if (skip_without_kvm())
+    if (!make_disks(&dir, &ide, &virtio))
         return;
-    if (!have_qemu_tools()) {
-        g_test_skip("qemu-img or qemu-io not installed (Debian: qemu-utils)");
-        return;
-    }
-    dir = mimic_test_make_dir();
-    ide = g_build_filename(dir, "ide.img", NULL);
-    virtio = g_build_filename(dir, "vd.qcow2", NULL);
-    create_image(ide, "raw");
-    create_image(virtio, "qcow2");
     ide_before = file_checksum(ide);
     virtio_before = file_checksum(virtio);
 
