@@ -43,6 +43,9 @@ struct jit_vcpu {
     bool init_pending, sipi_pending;    /* under lock */
     uint8_t sipi_vector;
     enum x86_mp_state mp_state;         /* RUNNABLE, UNINITIALIZED, INIT_RECEIVED */
+
+    /* MIMIC_JIT_TRACE=N: log the position every N million instructions. */
+    uint64_t trace_every, trace_next;
 };
 
 static struct jit_vcpu *vcpu_of(struct jit_machine *jm, unsigned index)
@@ -263,6 +266,10 @@ static int jit_vcpu_init(struct vcpu *cpu, GError **error)
     g_mutex_init(&jv->lock);
     g_cond_init(&jv->cond);
     x86_cpu_init(&jv->x86, cpu->machine->memory);
+    if (g_getenv("MIMIC_JIT_TRACE")) {
+        jv->trace_every = g_ascii_strtoull(g_getenv("MIMIC_JIT_TRACE"), NULL, 10) * 1000000;
+        jv->trace_next = jv->trace_every;
+    }
     jv->x86.io = cpu->machine->io;
     jv->x86.read_tsc = read_virtual_tsc;
     jv->x86.tsc_opaque = cpu->machine->clock;
@@ -283,6 +290,7 @@ static void jit_vcpu_destroy(struct vcpu *cpu)
     jv->jm->vcpus[jv->index] = NULL;
     g_mutex_clear(&jv->lock);
     g_cond_clear(&jv->cond);
+    x86_cpu_destroy(&jv->x86);
     g_free(jv);
     cpu->accel_state = NULL;
 }
@@ -335,10 +343,11 @@ static void log_position(struct jit_vcpu *jv)
 {
     struct x86_cpu *c = &jv->x86;
 
-    g_message("vCPU %u: guest at CS:RIP %04x:%016" G_GINT64_MODIFIER "x "
+    g_message("vCPU %u: %" G_GUINT64_FORMAT " instructions, "
+              "guest at CS:RIP %04x:%016" G_GINT64_MODIFIER "x "
               "(CS base 0x%" G_GINT64_MODIFIER "x), CR0 0x%" G_GINT64_MODIFIER
               "x, CR4 0x%" G_GINT64_MODIFIER "x, EFER 0x%" G_GINT64_MODIFIER
-              "x, RFLAGS 0x%" G_GINT64_MODIFIER "x", jv->index,
+              "x, RFLAGS 0x%" G_GINT64_MODIFIER "x", jv->index, c->instructions,
               c->seg[X86_CS].selector, c->rip, c->seg[X86_CS].base, c->cr0,
               c->cr4, c->efer, c->rflags);
 }
@@ -353,14 +362,20 @@ static enum vcpu_exit jit_vcpu_run(struct vcpu *cpu)
 
         if (__atomic_exchange_n(&jv->kicked, 0, __ATOMIC_SEQ_CST))
             return VCPU_EXIT_KICKED;
-        if (__atomic_exchange_n(&jv->flush_tlb, 0, __ATOMIC_SEQ_CST))
+        if (__atomic_exchange_n(&jv->flush_tlb, 0, __ATOMIC_SEQ_CST)) {
             x86_tlb_flush(&jv->x86);
+            x86_code_flush(&jv->x86);   /* a physical page may hold other bytes */
+        }
         take_init_sipi(jv);
         if (jv->mp_state != X86_MP_RUNNABLE) {
             wait_for_event(jv);
             continue;
         }
         exit = x86_cpu_run(&jv->x86, JIT_SLICE);
+        if (jv->trace_every && jv->x86.instructions >= jv->trace_next) {
+            log_position(jv);
+            jv->trace_next = jv->x86.instructions + jv->trace_every;
+        }
         switch (exit) {
         case X86_EXIT_BUDGET:
         case X86_EXIT_STOP:

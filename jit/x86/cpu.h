@@ -254,6 +254,8 @@ struct x86_fpu {
 };
 
 struct x86_insn;
+struct x86_block;
+struct x86_code_cache;
 
 struct x86_cpu {
     uint64_t gpr[16];
@@ -301,6 +303,17 @@ struct x86_cpu {
     void *tsc_opaque;
     uint64_t tsc_offset;
 
+    /*
+     * Decoded-instruction cache (code-cache.c), allocated on first use. The
+     * loop takes the next instruction of @block while RIP's linear address
+     * is @block_linear and nothing set @code_break (TLB flush, code write).
+     */
+    struct x86_code_cache *code;
+    const struct x86_block *block;
+    unsigned block_next;
+    uint64_t block_linear;
+    bool code_break;
+
     /* Per-instruction scratch of the execution loop. */
     uint64_t next_rip;
     const struct x86_insn *insn;
@@ -323,6 +336,8 @@ struct x86_cpu {
 
 /* Setting up and tearing down. */
 void x86_cpu_init(struct x86_cpu *cpu, struct memory_map *memory);
+/* Free what the CPU allocated (the code cache); @cpu can be init'ed again. */
+void x86_cpu_destroy(struct x86_cpu *cpu);
 /* Power-on state (SDM vol. 3, 9.1.1, table 9-1). */
 void x86_cpu_reset(struct x86_cpu *cpu);
 /* Flat 64-bit user mode: long mode, CPL 3, flat segments, no paging walk. */
@@ -341,6 +356,15 @@ void x86_cpu_stop(struct x86_cpu *cpu);
 void x86_tlb_flush(struct x86_cpu *cpu);
 /* INVLPG: drop the translations of the page holding @linear. */
 void x86_tlb_flush_page(struct x86_cpu *cpu, uint64_t linear);
+/*
+ * Guest code at [@physical, @physical + @length) was written other than by
+ * this CPU's stores (DMA, a loader, another vCPU): drop its decoded blocks.
+ * Call on the vCPU's thread or while it is stopped.
+ */
+void x86_code_invalidate_range(struct x86_cpu *cpu, uint64_t physical,
+                               uint64_t length);
+/* Drop every decoded block (the memory map changed: ROM/RAM remapped). */
+void x86_code_flush(struct x86_cpu *cpu);
 /* Recompute cpu->mode from CR0, EFER, CS and RFLAGS (no TLB flush). */
 void x86_update_mode(struct x86_cpu *cpu);
 /* INIT (SDM vol. 3, 9.1.1): like RESET, but keeps the MSRs, x87/SSE state. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jit/x86/code-cache.h"
 #include "jit/x86/decode.h"
 #include "jit/x86/fpu.h"
 #include "jit/x86/ops.h"
@@ -28,6 +29,11 @@ void x86_cpu_init(struct x86_cpu *cpu, struct memory_map *memory)
     cpu->memory = memory;
     cpu->read_tsc = monotonic_tsc;
     x86_cpu_reset(cpu);
+}
+
+void x86_cpu_destroy(struct x86_cpu *cpu)
+{
+    x86_code_free(cpu);
 }
 
 static void load_segment(struct x86_segment_cache *s, uint16_t selector,
@@ -84,6 +90,7 @@ static void reset_common(struct x86_cpu *cpu)
     cpu->implicit_supervisor = false;
     x86_update_mode(cpu);
     x86_tlb_flush(cpu);
+    x86_code_flush(cpu);
 }
 
 /* SDM vol. 3, 9.1.1, table 9-1. */
@@ -124,6 +131,7 @@ void x86_cpu_set_flat64(struct x86_cpu *cpu)
     cpu->rflags = 0x202;
     x86_update_mode(cpu);
     x86_tlb_flush(cpu);
+    x86_code_flush(cpu);
 }
 
 static void segment_to_state(struct x86_segment *d, const struct x86_segment_cache *s)
@@ -254,6 +262,7 @@ void x86_cpu_set_state(struct x86_cpu *cpu, const struct x86_cpu_state *state)
     cpu->event_class = X86_EVENT_NONE;
     x86_update_mode(cpu);
     x86_tlb_flush(cpu);
+    x86_code_flush(cpu);
 }
 
 void x86_cpu_stop(struct x86_cpu *cpu)
@@ -278,35 +287,23 @@ static uint64_t wrap_ip(const struct x86_cpu *cpu, uint64_t ip)
 /* One instruction; raises through cpu->fault. */
 static void step(struct x86_cpu *cpu)
 {
-    uint8_t bytes[X86_MAX_INSN_LENGTH];
-    struct x86_insn insn;
+    struct x86_insn scratch;
+    const struct x86_insn *insn;
     uint64_t linear = x86_long64(cpu) ? cpu->rip
                     : (uint32_t)(cpu->seg[X86_CS].base + cpu->rip);
-    unsigned available = X86_PAGE_SIZE - (linear & ~X86_PAGE_MASK);
-    enum x86_decode_result result;
 
-    if (available > X86_MAX_INSN_LENGTH)
-        available = X86_MAX_INSN_LENGTH;
     if (!x86_long64(cpu) && cpu->rip > cpu->seg[X86_CS].limit)
         x86_raise_error(cpu, X86_EXC_GP, 0);
-    x86_linear_fetch(cpu, linear, bytes, available);
-    result = x86_decode(&insn, bytes, available, cpu->mode);
-    if (result == X86_DECODE_MORE) {
-        x86_linear_fetch(cpu, linear + available, bytes + available,
-                         X86_MAX_INSN_LENGTH - available);
-        result = x86_decode(&insn, bytes, X86_MAX_INSN_LENGTH, cpu->mode);
-    }
-    if (result == X86_DECODE_GP)
-        x86_raise_error(cpu, X86_EXC_GP, 0);
-    if (result == X86_DECODE_UD)
-        x86_raise(cpu, X86_EXC_UD);
+    insn = x86_code_fetch(cpu, linear, &scratch);
     /* The whole instruction must lie within CS (SDM vol. 3, 5.3). */
-    if (!x86_long64(cpu) && cpu->rip + insn.length - 1 > cpu->seg[X86_CS].limit)
+    if (!x86_long64(cpu) && cpu->rip + insn->length - 1 > cpu->seg[X86_CS].limit)
         x86_raise_error(cpu, X86_EXC_GP, 0);
+    cpu->block_linear = x86_long64(cpu) ? linear + insn->length
+                      : (uint32_t)(linear + insn->length);
     cpu->interrupt_shadow = 0;
-    cpu->insn = &insn;
-    cpu->next_rip = wrap_ip(cpu, cpu->rip + insn.length);
-    insn.handler(cpu, &insn);
+    cpu->insn = insn;
+    cpu->next_rip = wrap_ip(cpu, cpu->rip + insn->length);
+    insn->handler(cpu, insn);
     cpu->rip = cpu->next_rip;
     cpu->instructions++;
 }

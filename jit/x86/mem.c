@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "engine/memory.h"
+#include "jit/x86/code-cache.h"
 #include "jit/x86/ops.h"
 #include "jit/x86/system.h"
 
@@ -41,16 +42,45 @@ unsigned x86_cpl(const struct x86_cpu *cpu)
     return cpu->seg[X86_CS].selector & 3;
 }
 
+/* Host loads and stores of 1, 2, 4 or 8 bytes with fixed-size moves: a
+ * variable-size memcpy into a wider variable stalls store forwarding. */
+static inline uint64_t host_load(const uint8_t *host, unsigned size)
+{
+    uint16_t v16;
+    uint32_t v32;
+    uint64_t v64 = 0;
+
+    switch (size) {
+    case 1: return *host;
+    case 2: memcpy(&v16, host, 2); return v16;
+    case 4: memcpy(&v32, host, 4); return v32;
+    case 8: memcpy(&v64, host, 8); return v64;
+    default: memcpy(&v64, host, size); return v64;
+    }
+}
+
+static inline void host_store(uint8_t *host, unsigned size, uint64_t value)
+{
+    uint16_t v16 = (uint16_t)value;
+    uint32_t v32 = (uint32_t)value;
+
+    switch (size) {
+    case 1: *host = (uint8_t)value; break;
+    case 2: memcpy(host, &v16, 2); break;
+    case 4: memcpy(host, &v32, 4); break;
+    case 8: memcpy(host, &value, 8); break;
+    default: memcpy(host, &value, size); break;
+    }
+}
+
 /* Physical accesses (page walks): RAM directly, anything else dispatched. */
 uint64_t x86_physical_read(struct x86_cpu *cpu, uint64_t physical, unsigned size)
 {
     uint8_t *host = memory_map_host_pointer(cpu->memory, physical, size);
     uint64_t value = 0;
 
-    if (host) {
-        memcpy(&value, host, size);
-        return value;
-    }
+    if (host)
+        return host_load(host, size);
     memory_map_dispatch_read(cpu->memory, physical, size, &value);
     return value & x86_mask(size);
 }
@@ -62,8 +92,9 @@ void x86_physical_write(struct x86_cpu *cpu, uint64_t physical, unsigned size,
     uint8_t *host = r && r->kind == MEMORY_REGION_RAM
                   ? memory_map_host_pointer(cpu->memory, physical, size) : NULL;
 
+    x86_code_note_write(cpu, physical, size);
     if (host)
-        memcpy(host, &value, size);
+        host_store(host, size, value);
     else
         memory_map_dispatch_write(cpu->memory, physical, size, value & x86_mask(size));
 }
@@ -138,6 +169,9 @@ static uint64_t linear_address(struct x86_cpu *cpu, unsigned seg, uint64_t offse
 
 void x86_tlb_flush(struct x86_cpu *cpu)
 {
+    cpu->code_break = true;     /* the running block's page may move */
+    if (cpu->code)
+        cpu->code->generation++;
     memset(cpu->tlb, 0xff, sizeof(cpu->tlb));
     cpu->tlb_has_large = false;
 }
@@ -150,6 +184,9 @@ void x86_tlb_flush_page(struct x86_cpu *cpu, uint64_t linear)
         x86_tlb_flush(cpu);
         return;
     }
+    cpu->code_break = true;
+    if (cpu->code)
+        cpu->code->generation++;
     e->tag_read = e->tag_write = e->tag_exec = ~0ull;
 }
 
@@ -220,10 +257,8 @@ static uint64_t read_in_page(struct x86_cpu *cpu, uint64_t linear, unsigned size
     uint64_t physical, value = 0;
     uint8_t *host = tlb_host(cpu, linear, X86_ACCESS_READ, &physical);
 
-    if (host) {
-        memcpy(&value, host, size);
-        return value;
-    }
+    if (host)
+        return host_load(host, size);
     memory_map_dispatch_read(cpu->memory, physical, size, &value);
     return value & x86_mask(size);
 }
@@ -234,8 +269,9 @@ static void write_in_page(struct x86_cpu *cpu, uint64_t linear, unsigned size,
     uint64_t physical;
     uint8_t *host = tlb_host(cpu, linear, X86_ACCESS_WRITE, &physical);
 
+    x86_code_note_write(cpu, physical, size);
     if (host)
-        memcpy(host, &value, size);
+        host_store(host, size, value);
     else
         memory_map_dispatch_write(cpu->memory, physical, size, value & x86_mask(size));
 }
@@ -297,6 +333,11 @@ void x86_system_write(struct x86_cpu *cpu, uint64_t linear, unsigned size,
     cpu->implicit_supervisor = true;
     x86_linear_write(cpu, linear, size, value);
     cpu->implicit_supervisor = saved;
+}
+
+uint8_t *x86_fetch_host(struct x86_cpu *cpu, uint64_t linear, uint64_t *physical)
+{
+    return tlb_host(cpu, linear, X86_ACCESS_EXEC, physical);
 }
 
 void x86_linear_fetch(struct x86_cpu *cpu, uint64_t linear, uint8_t *buffer,

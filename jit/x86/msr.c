@@ -149,12 +149,14 @@ bool x86_msr_read(struct x86_cpu *cpu, uint32_t index, uint64_t *value)
 }
 
 /* Memory types 0, 1, 4, 5, 6 are valid (11.11.2.1, 11.12.2). */
-static bool valid_memory_types(uint64_t value, unsigned count)
+/* MTRR types are 0, 1, 4, 5, 6; the PAT also has 7, UC- (SDM vol. 3,
+ * 11.11.1 and 11.12.2, table 11-10). */
+static bool valid_memory_types(uint64_t value, unsigned count, bool uc_minus)
 {
     for (unsigned i = 0; i < count; i++) {
         unsigned type = (value >> (8 * i)) & 0xff;
 
-        if (type == 2 || type == 3 || type > 6)
+        if (type == 2 || type == 3 || type > (uc_minus ? 7u : 6u))
             return false;
     }
     return true;
@@ -166,7 +168,7 @@ bool x86_msr_write(struct x86_cpu *cpu, uint32_t index, uint64_t value)
     int fixed = fixed_mtrr(index);
 
     if (fixed >= 0) {
-        if (!valid_memory_types(value, 8))
+        if (!valid_memory_types(value, 8, false))
             return false;
         m->mtrr_fixed[fixed] = value;
         return true;
@@ -202,7 +204,7 @@ bool x86_msr_write(struct x86_cpu *cpu, uint32_t index, uint64_t value)
         m->misc_enable = (m->misc_enable & ~1ull) | (value & 1);
         return true;
     case X86_MSR_PAT:
-        if (!valid_memory_types(value, 8))
+        if (!valid_memory_types(value, 8, true))
             return false;
         m->pat = value;
         return true;

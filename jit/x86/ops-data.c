@@ -184,8 +184,12 @@ void x86_op_group9(struct x86_cpu *cpu, const struct x86_insn *insn)
     uint64_t ea = x86_effective_address(cpu, insn);
     uint64_t mlow, mhigh, alow, ahigh;
     bool equal;
+    uint64_t base = !x86_long64(cpu) || insn->seg == X86_FS || insn->seg == X86_GS
+                  ? cpu->seg[insn->seg].base : 0;
 
-    if (half == 8 && (ea + cpu->seg[insn->seg].base) % 16)
+    /* CMPXCHG16B: #GP(0) unless the linear address is 16-byte aligned
+     * (SDM vol. 2A, CMPXCHG8B/CMPXCHG16B); 64-bit mode ignores most bases. */
+    if (half == 8 && (ea + base) % 16)
         x86_raise_error(cpu, X86_EXC_GP, 0);
     mlow = x86_mem_read(cpu, insn->seg, ea, half);
     mhigh = x86_mem_read(cpu, insn->seg, (ea + half) & x86_mask(insn->addrsize), half);

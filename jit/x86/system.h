@@ -12,6 +12,9 @@ enum x86_access { X86_ACCESS_READ, X86_ACCESS_WRITE, X86_ACCESS_EXEC };
 
 /* mem.c */
 bool x86_canonical(uint64_t linear);
+/* Host pointer for executing at @linear (RAM/ROM page), else NULL; the
+ * physical address of @linear in *@physical. May raise #PF. */
+uint8_t *x86_fetch_host(struct x86_cpu *cpu, uint64_t linear, uint64_t *physical);
 uint64_t x86_physical_read(struct x86_cpu *cpu, uint64_t physical, unsigned size);
 void x86_physical_write(struct x86_cpu *cpu, uint64_t physical, unsigned size,
                         uint64_t value);

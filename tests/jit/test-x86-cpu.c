@@ -158,13 +158,16 @@ static struct machine *machine_new(void)
 
 static void machine_free(struct machine *m)
 {
+    x86_cpu_destroy(&m->cpu);
     memory_map_free(m->map);
     g_free(m->ram);
     g_free(m);
 }
 
+/* A loader-style write: the CPU is told, as a DMA engine would tell it. */
 static void put(struct machine *m, uint64_t addr, const char *hex)
 {
+    x86_code_invalidate_range(&m->cpu, addr, strlen(hex) / 2 + 1);
     for (const char *p = hex; *p; ) {
         if (*p == ' ') {
             p++;
@@ -414,6 +417,29 @@ static void test_paging32(void)
     machine_free(m);
 }
 
+/* CMPXCHG16B checks the alignment of the linear address: 64-bit mode
+ * ignores the SS base (SDM vol. 2A, CMPXCHG8B/16B; vol. 3, 3.4.4). */
+static void test_cmpxchg16b_alignment(void)
+{
+    struct machine *m = machine_new();
+    struct x86_cpu *cpu = &m->cpu;
+
+    x86_cpu_set_flat64(cpu);
+    cpu->seg[X86_SS].base = 8;
+    cpu->gpr[X86_RAX] = cpu->gpr[X86_RDX] = 0;
+    cpu->gpr[X86_RSP] = 0x8000;
+    cpu->rip = 0x1000;
+    put(m, 0x1000, "f0 48 0f c7 0c 24 cc");     /* lock cmpxchg16b [rsp]; int3 */
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_BP);
+    g_assert_true(cpu->rflags & X86_ZF);        /* 0:0 == 0:0 */
+    cpu->gpr[X86_RSP] = 0x8008;
+    cpu->rip = 0x1000;
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_GP);
+    machine_free(m);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -426,5 +452,6 @@ int main(int argc, char **argv)
     g_test_add_func("/x86/cpu/rep-restartable", test_rep_restartable);
     g_test_add_func("/x86/cpu/cpuid-rdtsc", test_cpuid_rdtsc);
     g_test_add_func("/x86/cpu/paging32", test_paging32);
+    g_test_add_func("/x86/cpu/cmpxchg16b-alignment", test_cmpxchg16b_alignment);
     return g_test_run();
 }

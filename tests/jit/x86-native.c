@@ -206,6 +206,7 @@ void x86_test_run_mimic(const struct x86_test_case *cases, unsigned count,
         enum x86_exit exit;
 
         fill_code(c, code);
+        x86_code_invalidate_range(cpu, X86_TEST_CODE_ADDR, X86_TEST_PAGE);
         x86_test_fill_data(c, data);
         x86_cpu_set_flat64(cpu);
         memcpy(cpu->gpr, c->gpr, sizeof(cpu->gpr));
@@ -219,6 +220,7 @@ void x86_test_run_mimic(const struct x86_test_case *cases, unsigned count,
                   ? x86_test_signal_of_vector(cpu->exception_vector) : 0;
         memcpy(r->data, data, X86_TEST_PAGE);
     }
+    x86_cpu_destroy(cpu);
     free(cpu);
     memory_map_free(map);
 }
