@@ -40,6 +40,15 @@ struct jit_vcpu {
     GCond cond;
     int kicked;                 /* atomic */
     int flush_tlb;              /* atomic: the memory map changed */
+    /*
+     * Guest memory written by DMA or loaders, to drop from the code cache
+     * on the vCPU's own thread before it runs again (code_lock guards).
+     */
+    int code_dirty;             /* atomic: ranges are queued */
+    GMutex code_lock;
+    unsigned nr_written;
+    bool written_overflow;      /* too many: flush everything */
+    struct { uint64_t addr, length; } written[16];
     bool init_pending, sipi_pending;    /* under lock */
     uint8_t sipi_vector;
     enum x86_mp_state mp_state;         /* RUNNABLE, UNINITIALIZED, INIT_RECEIVED */
@@ -183,6 +192,46 @@ static uint64_t read_virtual_tsc(void *opaque)
 
 /* ---- machine ------------------------------------------------------------ */
 
+/* DMA or a loader wrote guest memory: queue the range for every vCPU. */
+static void on_memory_written(void *opaque, uint64_t addr, uint64_t length)
+{
+    struct jit_machine *jm = opaque;
+
+    for (unsigned i = 0; i < jm->nr_cpus; i++) {
+        struct jit_vcpu *jv = jm->vcpus[i];
+
+        if (!jv)
+            continue;
+        g_mutex_lock(&jv->code_lock);
+        if (jv->nr_written < G_N_ELEMENTS(jv->written)) {
+            jv->written[jv->nr_written].addr = addr;
+            jv->written[jv->nr_written].length = length;
+            jv->nr_written++;
+        } else {
+            jv->written_overflow = true;
+        }
+        g_mutex_unlock(&jv->code_lock);
+        __atomic_store_n(&jv->code_dirty, 1, __ATOMIC_SEQ_CST);
+        /* The guest may jump to the new code right after seeing the DMA end. */
+        x86_cpu_stop(&jv->x86);
+    }
+}
+
+static void drop_written_code(struct jit_vcpu *jv)
+{
+    g_mutex_lock(&jv->code_lock);
+    if (jv->written_overflow) {
+        x86_code_flush(&jv->x86);
+    } else {
+        for (unsigned i = 0; i < jv->nr_written; i++)
+            x86_code_invalidate_range(&jv->x86, jv->written[i].addr,
+                                      jv->written[i].length);
+    }
+    jv->nr_written = 0;
+    jv->written_overflow = false;
+    g_mutex_unlock(&jv->code_lock);
+}
+
 /* RAM or ROM appearing or going: cached host pointers must go. */
 static void on_memory_change(void *opaque, const struct memory_region *region,
                              bool added)
@@ -213,6 +262,7 @@ static int jit_init(struct machine *m, GError **error)
         return -1;
     }
     memory_map_set_listener(m->memory, on_memory_change, jm);
+    memory_map_set_write_observer(m->memory, on_memory_written, jm);
     m->accel_state = jm;
     return 0;
 }
@@ -224,6 +274,7 @@ static void jit_destroy(struct machine *m)
     if (!jm)
         return;
     memory_map_set_listener(m->memory, NULL, NULL);
+    memory_map_set_write_observer(m->memory, NULL, NULL);
     jit_pc_free(jm->pc);
     g_free(jm);
     m->accel_state = NULL;
@@ -264,6 +315,7 @@ static int jit_vcpu_init(struct vcpu *cpu, GError **error)
     jv->jm = jm;
     jv->index = cpu->index;
     g_mutex_init(&jv->lock);
+    g_mutex_init(&jv->code_lock);
     g_cond_init(&jv->cond);
     x86_cpu_init(&jv->x86, cpu->machine->memory);
     if (g_getenv("MIMIC_JIT_TRACE")) {
@@ -289,6 +341,7 @@ static void jit_vcpu_destroy(struct vcpu *cpu)
         return;
     jv->jm->vcpus[jv->index] = NULL;
     g_mutex_clear(&jv->lock);
+    g_mutex_clear(&jv->code_lock);
     g_cond_clear(&jv->cond);
     x86_cpu_destroy(&jv->x86);
     g_free(jv);
@@ -366,6 +419,8 @@ static enum vcpu_exit jit_vcpu_run(struct vcpu *cpu)
             x86_tlb_flush(&jv->x86);
             x86_code_flush(&jv->x86);   /* a physical page may hold other bytes */
         }
+        if (__atomic_exchange_n(&jv->code_dirty, 0, __ATOMIC_SEQ_CST))
+            drop_written_code(jv);
         take_init_sipi(jv);
         if (jv->mp_state != X86_MP_RUNNABLE) {
             wait_for_event(jv);

@@ -35,6 +35,8 @@ struct memory_map {
     GPtrArray *all_regions;
     memory_listener_fn listener;
     void *listener_opaque;
+    memory_write_observer_fn write_observer;
+    void *write_observer_opaque;
 
     GMutex log_lock;
     GHashTable *logged;             /* addresses already reported */
@@ -473,7 +475,30 @@ int memory_map_read(struct memory_map *map, uint64_t addr, void *buf,
 int memory_map_write(struct memory_map *map, uint64_t addr, const void *buf,
                      size_t length, bool write_rom)
 {
-    return copy_range(map, addr, (uint8_t *)buf, length, true, write_rom);
+    int r = copy_range(map, addr, (uint8_t *)buf, length, true, write_rom);
+
+    if (r == 0)
+        memory_map_note_write(map, addr, length);
+    return r;
+}
+
+void memory_map_set_write_observer(struct memory_map *map,
+                                   memory_write_observer_fn observer,
+                                   void *opaque)
+{
+    g_mutex_lock(&map->change_lock);
+    map->write_observer_opaque = opaque;
+    g_atomic_pointer_set(&map->write_observer, observer);
+    g_mutex_unlock(&map->change_lock);
+}
+
+void memory_map_note_write(struct memory_map *map, uint64_t addr,
+                           uint64_t length)
+{
+    memory_write_observer_fn observer = g_atomic_pointer_get(&map->write_observer);
+
+    if (observer && length)
+        observer(map->write_observer_opaque, addr, length);
 }
 
 void *memory_map_host_pointer(struct memory_map *map, uint64_t addr,

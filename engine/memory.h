@@ -102,6 +102,20 @@ int memory_map_read(struct memory_map *map, uint64_t addr, void *buf,
 int memory_map_write(struct memory_map *map, uint64_t addr, const void *buf,
                      size_t length, bool write_rom);
 
+/*
+ * Guest memory was written by something other than a CPU (DMA, a loader):
+ * accelerators that cache guest code (the JIT) must drop what they cached
+ * there. memory_map_write reports itself; devices that write through a host
+ * pointer call this afterwards. Any thread.
+ */
+typedef void (*memory_write_observer_fn)(void *opaque, uint64_t addr,
+                                         uint64_t length);
+void memory_map_set_write_observer(struct memory_map *map,
+                                   memory_write_observer_fn observer,
+                                   void *opaque);
+void memory_map_note_write(struct memory_map *map, uint64_t addr,
+                           uint64_t length);
+
 /* Host pointer to [addr, addr+length) if it lies in one RAM/ROM region. */
 void *memory_map_host_pointer(struct memory_map *map, uint64_t addr,
                               size_t length);

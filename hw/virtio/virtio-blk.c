@@ -120,6 +120,7 @@ static uint8_t do_read(struct virtio_blk *b, struct virtq *q, uint64_t sector,
     if (direct) {
         if (blk_read(b->image, offset, direct, length) < 0)
             return VIRTIO_BLK_S_IOERR;
+        virtq_element_note_written(q, e, 0, length);
         *written = length;
         return VIRTIO_BLK_S_OK;
     }

@@ -421,8 +421,10 @@ static size_t element_copy(struct virtq *q, const struct virtq_element *e,
             continue;
         }
         n = MIN((uint64_t)(length - done), s->length - offset);
-        if (s->host && writable)
+        if (s->host && writable) {
             memcpy(s->host + offset, buf + done, n);
+            memory_map_note_write(q->memory, s->addr + offset, n);
+        }
         else if (s->host)
             memcpy(buf + done, s->host + offset, n);
         else if (writable)
@@ -448,6 +450,24 @@ size_t virtq_element_write(struct virtq *q, const struct virtq_element *elem,
                            uint64_t offset, const void *buf, size_t length)
 {
     return element_copy(q, elem, true, offset, (uint8_t *)buf, length);
+}
+
+void virtq_element_note_written(struct virtq *q, const struct virtq_element *elem,
+                                uint64_t offset, uint64_t length)
+{
+    for (unsigned i = elem->nr_out; i < elem->nr_out + elem->nr_in && length; i++) {
+        const struct virtq_segment *s = &elem->segments[i];
+        uint64_t n;
+
+        if (offset >= s->length) {
+            offset -= s->length;
+            continue;
+        }
+        n = MIN(length, s->length - offset);
+        memory_map_note_write(q->memory, s->addr + offset, n);
+        length -= n;
+        offset = 0;
+    }
 }
 
 void *virtq_element_map(const struct virtq_element *elem, bool writable,

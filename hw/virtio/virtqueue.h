@@ -122,6 +122,9 @@ size_t virtq_element_write(struct virtq *q, const struct virtq_element *elem,
  * or writable part when that range is one segment in one RAM region, so a
  * back end can do its I/O in place; NULL: use the copying accessors.
  */
+/* Report guest memory written through virtq_element_map's pointer. */
+void virtq_element_note_written(struct virtq *q, const struct virtq_element *elem,
+                                uint64_t offset, uint64_t length);
 void *virtq_element_map(const struct virtq_element *elem, bool writable,
                         uint64_t offset, uint64_t length);
 void virtq_element_clear(struct virtq_element *elem);
