@@ -229,6 +229,28 @@ static void test_disks(void)
         g_assert_cmpmem(vd_data + 100 * 512 + i, 16, "MIMIC-LINUX-vda\n", 16);
         g_assert_cmpmem(hd_data + 100 * 512 + i, 16, "MIMIC-LINUX-sda\n", 16);
     }
+    /* Mimic's own tool and qemu-io read the same bytes. */
+    {
+        g_autofree char *mimic_raw = g_build_filename(dir, "vd-mimic.raw", NULL);
+        g_autofree char *mimic_img = mimic_test_build_path("app/mimic-img");
+        g_autofree char *mimic_data = NULL, *dump = NULL;
+        gsize mimic_length;
+
+        g_assert_true(g_spawn_sync(NULL, (char *[]){ mimic_img, "convert", "-O", "raw",
+                                   vd, mimic_raw, NULL }, NULL, 0, NULL, NULL,
+                                   NULL, NULL, &status, NULL) && status == 0);
+        g_assert_true(g_file_get_contents(mimic_raw, &mimic_data, &mimic_length, NULL));
+        g_assert_cmpuint(mimic_length, ==, vd_length);
+        g_assert_cmpmem(mimic_data, mimic_length, vd_data, vd_length);
+        if (g_find_program_in_path("qemu-io")) {
+            g_assert_true(g_spawn_sync(NULL, (char *[]){ "qemu-io", "-r", "-f", "qcow2",
+                                       "-c", "read -v 51200 16", vd, NULL }, NULL,
+                                       G_SPAWN_SEARCH_PATH, NULL, NULL, &dump, NULL,
+                                       &status, NULL) && status == 0);
+            /* "MIMIC-LINUX-vda\n" in qemu-io's hex dump of sector 100. */
+            g_assert_nonnull(strstr(dump, "4d 49 4d 49 43 2d 4c 49 4e 55 58 2d 76 64 61 0a"));
+        }
+    }
     /* Nothing around it was touched. */
     g_assert_cmpint(vd_data[100 * 512 - 1], ==, 0);
     g_assert_cmpint(hd_data[100 * 512 + 32768], ==, 0);
