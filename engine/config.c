@@ -29,7 +29,7 @@ struct vm_config *vm_config_new(void)
     struct vm_config *c = g_new0(struct vm_config, 1);
 
     c->machine = g_strdup("pc");
-    c->accel = g_strdup("kvm");
+    c->accel = g_strdup("auto");     /* KVM when usable, else the JIT */
     c->ram_size = 128 * 1024 * 1024;
     c->smp = 1;
     c->loaders = g_ptr_array_new_with_free_func(loader_free);

@@ -37,7 +37,7 @@ struct vm_drive {
 
 struct vm_config {
     char *machine;          /* "pc" */
-    char *accel;            /* "kvm", "jit" */
+    char *accel;            /* "kvm", "jit", or "auto": KVM when usable, else the JIT */
     uint64_t ram_size;      /* bytes */
     unsigned smp;
     char *bios;             /* firmware file; NULL: the machine's default */

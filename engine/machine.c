@@ -47,6 +47,8 @@ struct machine *machine_create(struct vm_config *config, struct vclock *clock,
                                GMainContext *context, GError **error)
 {
     struct machine *m = g_new0(struct machine, 1);
+    g_autoptr(GError) local = NULL;
+    bool automatic;
 
     m->config = config;
     m->clock = clock;
@@ -64,7 +66,8 @@ struct machine *machine_create(struct vm_config *config, struct vclock *clock,
                     "-smp %u: between 1 and 64 vCPUs are supported", config->smp);
         goto out_destroy;
     }
-    m->accel = accel_find(config->accel, error);
+    automatic = strcmp(config->accel, "auto") == 0;
+    m->accel = accel_find(automatic ? "kvm" : config->accel, error);
     if (!m->accel)
         goto out_destroy;
 
@@ -83,9 +86,20 @@ struct machine *machine_create(struct vm_config *config, struct vclock *clock,
         goto out_destroy;
     }
 
-    if (m->accel->init(m, error) < 0) {
-        m->accel = NULL;
-        goto out_destroy;
+    if (m->accel->init(m, &local) < 0) {
+        /* No -accel given: where KVM cannot run, the JIT does. */
+        if (!automatic || !g_error_matches(local, MIMIC_ERROR, MIMIC_ERROR_NO_ACCEL)) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            m->accel = NULL;
+            goto out_destroy;
+        }
+        g_message("%s; running on the JIT (software CPU)", local->message);
+        g_clear_error(&local);
+        m->accel = accel_find("jit", error);
+        if (!m->accel || m->accel->init(m, error) < 0) {
+            m->accel = NULL;
+            goto out_destroy;
+        }
     }
 
     m->vcpus = g_new0(struct vcpu *, m->nr_vcpus);

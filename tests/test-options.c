@@ -96,8 +96,8 @@ static void run_with_dev(const char *setup, const char *wrapper,
                          const char *message)
 {
     g_autofree char *bios = mimic_test_build_path("tests/guests/real-mode.bin");
-    g_autofree char *script = g_strdup_printf("%s && exec %s \"$0\" -bios "
-                                              "\"$1\" -nographic", setup, wrapper);
+    g_autofree char *script = g_strdup_printf("%s && exec %s \"$0\" -accel kvm "
+                                              "-bios \"$1\" -nographic", setup, wrapper);
     const char *argv[] = { "unshare", "-m", "sh", "-c", script,
                            mimic_test_system(), bios, NULL };
     g_autoptr(GSubprocess) proc = NULL;
@@ -139,6 +139,27 @@ static void test_kvm_errors(void)
                  "", "mimic-system: /dev/kvm does not exist");
     run_with_dev("mount --bind /dev/null /dev/kvm", "",
                  "mimic-system: /dev/kvm is not a KVM device");
+    /* Without -accel, a VM falls back to the JIT and says why. */
+    {
+        g_autofree char *bios = mimic_test_build_path("tests/guests/real-mode.bin");
+        const char *argv[] = { "unshare", "-m", "sh", "-c",
+                               "mount --bind /dev/null /dev/kvm && exec \"$0\" "
+                               "-m 16M -bios \"$1\" -nographic",
+                               mimic_test_system(), bios, NULL };
+        g_autoptr(GSubprocess) proc = NULL;
+        g_autoptr(GError) error = NULL;
+        g_autofree char *out = NULL, *err = NULL;
+
+        proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                 G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+        g_assert_no_error(error);
+        g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, &error);
+        g_assert_no_error(error);
+        g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 0);
+        g_assert_nonnull(strstr(err, "not a KVM device"));
+        g_assert_nonnull(strstr(err, "running on the JIT"));
+        g_assert_nonnull(strstr(out, "tick 3"));
+    }
     /* A private /dev/kvm node of mode 0600: an ordinary user is refused. */
     run_with_dev("d=$(mktemp -d) && mount -t tmpfs none $d && "
                  "mknod -m 600 $d/kvm c 10 232 && mount --bind $d/kvm /dev/kvm",
