@@ -815,80 +815,39 @@ int kvm_vcpu_build_reset_state(struct kvm_vcpu_state *vs,
 
 /* ---- platform state ------------------------------------------------------ */
 
+/*
+ * The 8259 and 8254 fields Mimic's platform state shares with KVM's
+ * structures, named alike on both sides: one list, copied either way.
+ */
+#define PIC_FIELDS(X) X(last_irr) X(irr) X(imr) X(isr) X(priority_add)     \
+    X(irq_base) X(read_reg_select) X(poll) X(special_mask) X(init_state)   \
+    X(auto_eoi) X(rotate_on_auto_eoi) X(special_fully_nested_mode)         \
+    X(init4) X(elcr) X(elcr_mask)
+#define PIT_FIELDS(X) X(count) X(latched_count) X(count_latched)            \
+    X(status_latched) X(status) X(read_state) X(write_state) X(write_latch) \
+    X(rw_mode) X(mode) X(bcd) X(gate) X(count_load_time)
+#define COPY_FIELD(field) d->field = s->field;
+
 static void pic_from_kvm(struct x86_pic_state *d, const struct kvm_pic_state *s)
 {
-    d->last_irr = s->last_irr;
-    d->irr = s->irr;
-    d->imr = s->imr;
-    d->isr = s->isr;
-    d->priority_add = s->priority_add;
-    d->irq_base = s->irq_base;
-    d->read_reg_select = s->read_reg_select;
-    d->poll = s->poll;
-    d->special_mask = s->special_mask;
-    d->init_state = s->init_state;
-    d->auto_eoi = s->auto_eoi;
-    d->rotate_on_auto_eoi = s->rotate_on_auto_eoi;
-    d->special_fully_nested_mode = s->special_fully_nested_mode;
-    d->init4 = s->init4;
-    d->elcr = s->elcr;
-    d->elcr_mask = s->elcr_mask;
+    PIC_FIELDS(COPY_FIELD)
 }
 
 static void pic_to_kvm(struct kvm_pic_state *d, const struct x86_pic_state *s)
 {
-    d->last_irr = s->last_irr;
-    d->irr = s->irr;
-    d->imr = s->imr;
-    d->isr = s->isr;
-    d->priority_add = s->priority_add;
-    d->irq_base = s->irq_base;
-    d->read_reg_select = s->read_reg_select;
-    d->poll = s->poll;
-    d->special_mask = s->special_mask;
-    d->init_state = s->init_state;
-    d->auto_eoi = s->auto_eoi;
-    d->rotate_on_auto_eoi = s->rotate_on_auto_eoi;
-    d->special_fully_nested_mode = s->special_fully_nested_mode;
-    d->init4 = s->init4;
-    d->elcr = s->elcr;
-    d->elcr_mask = s->elcr_mask;
+    PIC_FIELDS(COPY_FIELD)
 }
 
 static void pit_from_kvm(struct x86_pit_channel *d,
                          const struct kvm_pit_channel_state *s)
 {
-    d->count = s->count;
-    d->latched_count = s->latched_count;
-    d->count_latched = s->count_latched;
-    d->status_latched = s->status_latched;
-    d->status = s->status;
-    d->read_state = s->read_state;
-    d->write_state = s->write_state;
-    d->write_latch = s->write_latch;
-    d->rw_mode = s->rw_mode;
-    d->mode = s->mode;
-    d->bcd = s->bcd;
-    d->gate = s->gate;
-    d->count_load_time = s->count_load_time;
+    PIT_FIELDS(COPY_FIELD)
 }
 
 static void pit_to_kvm(struct kvm_pit_channel_state *d,
                        const struct x86_pit_channel *s)
 {
-    d->count = s->count;
-    d->latched_count = s->latched_count;
-    d->count_latched = s->count_latched;
-    d->status_latched = s->status_latched;
-    d->status = s->status;
-    d->read_state = s->read_state;
-    d->write_state = s->write_state;
-    d->write_latch = s->write_latch;
-    d->rw_mode = s->rw_mode;
-    d->mode = s->mode;
-    d->bcd = s->bcd;
-    d->gate = s->gate;
-    d->count_load_time = s->count_load_time;
+    PIT_FIELDS(COPY_FIELD)
 }
 
 int kvm_get_platform_state(struct machine *m, struct x86_platform_state *state,

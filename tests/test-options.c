@@ -92,24 +92,34 @@ static void test_bad_setup(void)
  * /dev/kvm missing, not a KVM device, or not permitted: each gets a clear
  * error. The device is hidden in a private mount namespace (needs root).
  */
-static void run_with_dev(const char *setup, const char *wrapper,
-                         const char *message)
+/* Run the real-mode guest after @setup in a private mount namespace; exit status. */
+static int run_in_namespace(const char *setup, const char *wrapper,
+                            const char *flags, char **out, char **err)
 {
     g_autofree char *bios = mimic_test_build_path("tests/guests/real-mode.bin");
-    g_autofree char *script = g_strdup_printf("%s && exec %s \"$0\" -accel kvm "
-                                              "-bios \"$1\" -nographic", setup, wrapper);
+    g_autofree char *script = g_strdup_printf("%s && exec %s \"$0\" %s "
+                                              "-bios \"$1\" -nographic", setup,
+                                              wrapper, flags);
     const char *argv[] = { "unshare", "-m", "sh", "-c", script,
                            mimic_test_system(), bios, NULL };
     g_autoptr(GSubprocess) proc = NULL;
     g_autoptr(GError) error = NULL;
-    g_autofree char *out = NULL, *err = NULL;
 
     proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
                              G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
     g_assert_no_error(error);
-    g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, &error);
+    g_subprocess_communicate_utf8(proc, NULL, NULL, out, err, &error);
     g_assert_no_error(error);
-    g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 1);
+    return g_subprocess_get_exit_status(proc);
+}
+
+/* With -accel kvm the VM does not start, and the error says why. */
+static void run_with_dev(const char *setup, const char *wrapper,
+                         const char *message)
+{
+    g_autofree char *out = NULL, *err = NULL;
+
+    g_assert_cmpint(run_in_namespace(setup, wrapper, "-accel kvm", &out, &err), ==, 1);
     if (!strstr(err, message))
         g_error("expected \"%s\" in stderr, got: %s", message, err);
 }
@@ -141,21 +151,10 @@ static void test_kvm_errors(void)
                  "mimic-system: /dev/kvm is not a KVM device");
     /* Without -accel, a VM falls back to the JIT and says why. */
     {
-        g_autofree char *bios = mimic_test_build_path("tests/guests/real-mode.bin");
-        const char *argv[] = { "unshare", "-m", "sh", "-c",
-                               "mount --bind /dev/null /dev/kvm && exec \"$0\" "
-                               "-m 16M -bios \"$1\" -nographic",
-                               mimic_test_system(), bios, NULL };
-        g_autoptr(GSubprocess) proc = NULL;
-        g_autoptr(GError) error = NULL;
         g_autofree char *out = NULL, *err = NULL;
 
-        proc = g_subprocess_newv(argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                 G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
-        g_assert_no_error(error);
-        g_subprocess_communicate_utf8(proc, NULL, NULL, &out, &err, &error);
-        g_assert_no_error(error);
-        g_assert_cmpint(g_subprocess_get_exit_status(proc), ==, 0);
+        g_assert_cmpint(run_in_namespace("mount --bind /dev/null /dev/kvm", "",
+                                         "-m 16M", &out, &err), ==, 0);
         g_assert_nonnull(strstr(err, "not a KVM device"));
         g_assert_nonnull(strstr(err, "running on the JIT"));
         g_assert_nonnull(strstr(out, "tick 3"));
