@@ -16,15 +16,15 @@ static void test_stands_still_when_paused(void)
     g_assert_cmpint(a, >=, 20000000);
     vclock_pause(clock);
     a = vclock_now_ns(clock);
-    g_usleep(200000);
+    g_usleep(1000000);
     b = vclock_now_ns(clock);
     g_assert_cmpint(a, ==, b);
     vclock_resume(clock);
     g_usleep(10000);
     b = vclock_now_ns(clock);
-    /* Continues from where it stopped, without the paused 200 ms. */
+    /* Continues from where it stopped, without the paused second. */
     g_assert_cmpint(b, >=, a + 10000000);
-    g_assert_cmpint(b, <, a + 150000000);
+    g_assert_cmpint(b, <, a + 900000000);
     vclock_free(clock);
 }
 
