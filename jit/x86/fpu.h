@@ -22,15 +22,18 @@
 #define X86_MXCSR_MASK 0xffffu
 
 /*
- * What the host entry points exchange: a stub runs with XMM0/XMM1, MM0/MM1
- * and RAX loaded from here and the host MXCSR from @mxcsr, and stores
- * XMM0, MM0, RAX, RFLAGS and MXCSR back. Layout known to host-fp.S.
+ * What the host entry points exchange: a stub runs with XMM0-XMM2, MM0/MM1,
+ * RAX, RCX and RDX loaded from here and the host MXCSR from @mxcsr, and
+ * stores XMM0, XMM2, MM0, RAX, RCX, RFLAGS and MXCSR back. Layout known to
+ * host-fp.S.
  */
 struct x86_host_simd {
     uint8_t xmm0[16], xmm1[16];
     uint64_t mm0, mm1;
     uint64_t rax, rflags;
     uint32_t mxcsr, use_mmx;
+    uint8_t xmm2[16];
+    uint64_t rcx, rdx;
 };
 
 #if defined(__x86_64__)
@@ -116,6 +119,11 @@ static inline uint64_t x86_fpu_mmx_read(const struct x86_fpu *fpu, unsigned reg)
     return value;
 }
 
+/* Run the stub @bytes over @ctx under the guest MXCSR; with @fp, merge the
+ * raised MXCSR flags and raise #XM/#UD for unmasked ones (ops-sse.c). */
+void x86_sse_host_run(struct x86_cpu *cpu, bool fp, struct x86_host_simd *ctx,
+                      const uint8_t *bytes, unsigned length);
+
 /* The mandatory prefix of an SSE opcode: 0 none, 1 66, 2 F3, 3 F2. */
 unsigned x86_sse_prefix(const struct x86_insn *insn);
 
@@ -125,3 +133,5 @@ void x86_op_fwait(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_sse(struct x86_cpu *cpu, const struct x86_insn *insn);
 bool x86_sse_move(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_fxsave_group(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_sse_3byte(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_0f38_f0(struct x86_cpu *cpu, const struct x86_insn *insn);

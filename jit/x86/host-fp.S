@@ -47,12 +47,17 @@ x86_host_simd:
         je      1f
         movq    32(%rbx), %mm0
         movq    40(%rbx), %mm1
-1:      mov     48(%rbx), %rax
+1:      movdqu  72(%rbx), %xmm2
+        mov     48(%rbx), %rax
+        mov     88(%rbx), %rcx
+        mov     96(%rbx), %rdx
         call    *%rsi
         pushfq
         popq    56(%rbx)
         mov     %rax, 48(%rbx)
+        mov     %rcx, 88(%rbx)
         movdqu  %xmm0, (%rbx)
+        movdqu  %xmm2, 72(%rbx)
         stmxcsr 64(%rbx)
         ldmxcsr (%rsp)
         cmpl    $0, 68(%rbx)

@@ -85,12 +85,13 @@ static bool apic_enabled(struct x86_cpu *cpu)
  * tables 3-8 to 3-20):
  *   leaf 1 EDX: FPU, DE, PSE, TSC, MSR, PAE, CX8, APIC (when enabled), SEP,
  *     MTRR, PGE, CMOV, PAT, PSE-36, CLFSH, MMX, FXSR, SSE, SSE2 (x87 and SSE
- *     only on x86-64 hosts, whose FPU computes them); ECX: CX16, MOVBE, POPCNT;
+ *     only on x86-64 hosts, whose FPU computes them); ECX: CX16, MOVBE, POPCNT,
+ *     and on x86-64 hosts SSE3, SSSE3, SSE4.1, SSE4.2 (ops-sse4.c);
  *   leaf 8000_0001 EDX: SYSCALL, NX, RDTSCP, LM; ECX: LAHF/SAHF in 64-bit
  *     mode, LZCNT (ABM);
  *   leaf 8000_0008: 40 physical and 48 linear address bits.
  * TZCNT works (F3 0F BC) but BMI1 is not advertised until ANDN, BEXTR,
- * BLSI... (VEX) exist. FIXME: SSE3 and later, XSAVE, as they land.
+ * BLSI... (VEX) exist. FIXME: PCLMULQDQ, AES-NI, XSAVE/AVX, as they land.
  */
 void x86_op_cpuid(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
@@ -110,8 +111,10 @@ void x86_op_cpuid(struct x86_cpu *cpu, const struct x86_insn *insn)
             1u << 19;
         if (apic_enabled(cpu))
             d |= 1u << 9;
-        if (X86_HOST_FP)
+        if (X86_HOST_FP) {
             d |= 1u << 0 | 1u << 23 | 1u << 24 | 1u << 25 | 1u << 26;
+            c |= 1u << 0 | 1u << 9 | 1u << 19 | 1u << 20;  /* SSE3 SSSE3 SSE4.1/4.2 */
+        }
         break;
     case 0x80000000:
         a = 0x80000008;

@@ -259,8 +259,8 @@ bool x86_sse_move(struct x86_cpu *cpu, const struct x86_insn *insn)
             memset(f->xmm[insn->rm] + 8, 0, 8);
         return true;
     case 0x12: case 0x16:
-        if (p >= 2)                     /* MOVSLDUP MOVSHDUP MOVDDUP: SSE3 */
-            x86_raise(cpu, X86_EXC_UD);
+        if (p >= 2)                     /* MOVSLDUP MOVSHDUP MOVDDUP: ops-sse.c */
+            return false;
         if (!insn->has_mem) {
             if (p == 1)
                 x86_raise(cpu, X86_EXC_UD);

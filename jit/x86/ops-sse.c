@@ -32,6 +32,7 @@ enum {
     F_IMM = 4,      /* takes ib */
     F_REGONLY = 8,  /* register source only */
     F_MMXSRC = 16,  /* K_TO_GPR: the source is an MMX register */
+    F_MEMONLY = 32, /* memory source only (LDDQU) */
 };
 
 struct sse_form {
@@ -138,6 +139,22 @@ static struct sse_form describe(unsigned op, unsigned p)
     case 0xf1: case 0xf2: case 0xf3: case 0xf4: case 0xf5: case 0xf6:
     case 0xf8: case 0xf9: case 0xfa: case 0xfb: case 0xfc: case 0xfd: case 0xfe:
         return integer(p, 8, 0);
+    /* SSE3 (SDM vol. 1, 12.3; vol. 2 table A-3). */
+    case 0x12:                                      /* F3 MOVSLDUP, F2 MOVDDUP m64 */
+    case 0x16:                                      /* F3 MOVSHDUP */
+        if (p == 2)
+            return (struct sse_form){ K_XMM, 16, F_ALIGN };
+        if (p == 3 && op == 0x12)
+            return (struct sse_form){ K_XMM, 8, 0 };
+        return ud;
+    case 0x7c: case 0x7d: case 0xd0:                /* HADD, HSUB, ADDSUB: PD, PS */
+        if (p == 1 || p == 3)
+            return (struct sse_form){ K_XMM, 16, F_ALIGN | F_FP };
+        return ud;
+    case 0xf0:                                      /* F2: LDDQU */
+        if (p == 3)
+            return (struct sse_form){ K_XMM, 16, F_MEMONLY };
+        return ud;
     default:
         return ud;
     }
@@ -183,14 +200,14 @@ static uint64_t get64(const uint8_t *p)
 
 #if X86_HOST_FP
 /* Run @bytes on the host; apply MXCSR flags; #XM/#UD for unmasked ones. */
-static void run(struct x86_cpu *cpu, const struct sse_form *form,
-                struct x86_host_simd *ctx, const uint8_t *bytes, unsigned length)
+void x86_sse_host_run(struct x86_cpu *cpu, bool fp, struct x86_host_simd *ctx,
+                      const uint8_t *bytes, unsigned length)
 {
     uint32_t raised, unmasked;
 
     ctx->mxcsr = (cpu->fpu.mxcsr & ~0x3fu) | 0x1f80;
     x86_host_simd(ctx, x86_host_stub(bytes, length));
-    if (!(form->flags & F_FP))
+    if (!fp)
         return;
     raised = ctx->mxcsr & 0x3f;
     unmasked = raised & ~(cpu->fpu.mxcsr >> 7) & 0x3f;
@@ -199,8 +216,8 @@ static void run(struct x86_cpu *cpu, const struct sse_form *form,
         x86_raise(cpu, (cpu->cr4 & X86_CR4_OSXMMEXCPT) ? X86_EXC_XM : X86_EXC_UD);
 }
 #else
-static void run(struct x86_cpu *cpu, const struct sse_form *form,
-                struct x86_host_simd *ctx, const uint8_t *bytes, unsigned length)
+void x86_sse_host_run(struct x86_cpu *cpu, bool fp, struct x86_host_simd *ctx,
+                      const uint8_t *bytes, unsigned length)
 {
     /* FIXME: software SSE for hosts other than x86-64 (not advertised there). */
     x86_raise(cpu, X86_EXC_UD);
@@ -218,7 +235,8 @@ void x86_op_sse(struct x86_cpu *cpu, const struct x86_insn *insn)
 
     if (x86_sse_move(cpu, insn))
         return;
-    if (form.kind == K_UD || ((form.flags & F_REGONLY) && insn->has_mem))
+    if (form.kind == K_UD || ((form.flags & F_REGONLY) && insn->has_mem) ||
+        ((form.flags & F_MEMONLY) && !insn->has_mem))
         x86_raise(cpu, X86_EXC_UD);
     /* CMPPS and friends use imm8[2:0] outside VEX (SDM "CMPPS"). */
     if (form.kind == K_SHIFT_IMM && !shift_digit_valid(op, x86_modrm_op(insn), p == 1))
@@ -311,9 +329,13 @@ void x86_op_sse(struct x86_cpu *cpu, const struct x86_insn *insn)
     default:
         x86_raise(cpu, X86_EXC_UD);
     }
+    if (form.flags & F_MEMONLY) {       /* LDDQU: a plain 16-byte load */
+        memcpy(f->xmm[insn->reg], ctx.xmm1, 16);
+        return;
+    }
     if (form.flags & F_IMM)
         bytes[n++] = (uint8_t)insn->imm;
-    run(cpu, &form, &ctx, bytes, n);
+    x86_sse_host_run(cpu, form.flags & F_FP, &ctx, bytes, n);
 
     switch (form.kind) {
     case K_XMM:

@@ -266,6 +266,7 @@ static void control_memory(struct x86_cpu *cpu, const struct x86_insn *insn,
 
             x86_fpu_write_bytes(cpu, insn, offset, buffer, size);
             f->fcw |= 0x3f;
+            update_summary(f);      /* all masked: ES and B clear, as on hardware */
             return;
         }
         default:        /* FNSTCW */

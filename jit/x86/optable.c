@@ -135,7 +135,8 @@ const struct x86_opdesc x86_optable_0f[256] = {
     RANGE(0x70, 0x73, H(x86_op_sse, M | XF_IMM8)),
     RANGE(0x74, 0x76, H(x86_op_sse, M)),
     [0x77] = H(x86_op_sse, 0),                  /* EMMS */
-    RANGE(0x78, 0x7d, H(NULL, M)),
+    RANGE(0x78, 0x7b, H(NULL, M)),
+    RANGE(0x7c, 0x7d, H(x86_op_sse, M)),        /* HADD, HSUB (SSE3) */
     RANGE(0x7e, 0x7f, H(x86_op_sse, M)),
     RANGE(0x80, 0x8f, H(x86_op_jcc, XF_IMMZ | XF_FORCE64)),
     RANGE(0x90, 0x9f, H(x86_op_setcc, M | B)),
@@ -169,15 +170,16 @@ const struct x86_opdesc x86_optable_0f[256] = {
     [0xff] = H(NULL, M),                        /* UD0 */
 };
 
-/* Three-byte maps: only MOVBE so far; the rest decode to #UD. */
+/* Three-byte maps (tables A-4, A-5): SSSE3/SSE4 forms (ops-sse4.c raises
+ * #UD for the holes), MOVBE and CRC32. */
 const struct x86_opdesc x86_optable_0f38[256] = {
-    RANGE(0x00, 0xef, H(NULL, M)),
-    [0xf0] = H(x86_op_movbe, M | XF_MEM), [0xf1] = H(x86_op_movbe, M | XF_MEM),
+    RANGE(0x00, 0xef, H(x86_op_sse_3byte, M)),
+    [0xf0] = H(x86_op_0f38_f0, M), [0xf1] = H(x86_op_0f38_f0, M),
     RANGE(0xf2, 0xff, H(NULL, M)),
 };
 
 const struct x86_opdesc x86_optable_0f3a[256] = {
-    RANGE(0x00, 0xff, H(NULL, M | XF_IMM8)),
+    RANGE(0x00, 0xff, H(x86_op_sse_3byte, M | XF_IMM8)),
 };
 
 const struct x86_opdesc x86_optable_group[X86_GROUP_COUNT][8] = {

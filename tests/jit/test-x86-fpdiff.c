@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Differential test of Mimic's x87, MMX and SSE instructions against the
+ * Differential test of Mimic's x87, MMX, SSE-SSE4.2 instructions against the
  * host CPU: each case loads a whole FP state with FXRSTOR, runs one form,
  * and stores the state with FXSAVE, natively and on Mimic; registers,
  * flags, the exception and the data page (state image, memory operands)
@@ -108,16 +108,13 @@ static void family_x87(void)
     add(KIND_X87, (const uint8_t[]){ 0x9b }, 1, "fwait");
 }
 
-/* Encodings of the host in these rows that Mimic does not implement yet
- * (SSE3, AMD SSE4a): skipped rather than expected to differ. */
+/* Encodings of the host in these rows that Mimic does not implement (AMD
+ * SSE4a): skipped rather than expected to differ. */
 static bool sse_skipped(unsigned op, unsigned p)
 {
     switch (op) {
-    case 0x12: case 0x16: return p >= 2;
     case 0x2b: return p >= 2;
     case 0x78: case 0x79: return p == 1 || p == 3;
-    case 0x7c: case 0x7d: case 0xd0: return p == 1 || p == 3;
-    case 0xf0: return p == 3;
     default: return false;
     }
 }
@@ -179,6 +176,93 @@ static void family_sse(void)
     /* Group 15: FXSAVE/FXRSTOR are the harness; LDMXCSR, STMXCSR here. */
     add(KIND_SSE, (const uint8_t[]){ 0x0f, 0xae, 0x16 }, 3, "ldmxcsr [rsi]");
     add(KIND_SSE, (const uint8_t[]){ 0x0f, 0xae, 0x1e }, 3, "stmxcsr [rsi]");
+}
+
+/*
+ * SSSE3 and SSE4.1/4.2 (SDM vol. 2, tables A-4, A-5): every opcode of 0F 38
+ * 00-41 (holes must #UD alike) and the 0F 3A forms, each with no prefix,
+ * 66, F3 and F2, register (also xmm9/xmm10 or r9/r10 via REX) and memory
+ * operands, REX.W where it selects 64-bit operands; CRC32 and MOVBE.
+ */
+static void add_three_byte(unsigned map, unsigned op, bool rexw)
+{
+    static const uint8_t prefixes[4] = { 0, 0x66, 0xf3, 0xf2 };
+    static const char *const prefix_names[4] = { "", "66 ", "f3 ", "f2 " };
+    static const uint8_t modrms[3] = { 0xca, 0x0e, 0xc1 };
+    static const uint8_t rexes[3] = { 0, 0x45, 0x48 };
+
+    for (unsigned p = 0; p < 4; p++) {
+        for (unsigned r = 0; r < (rexw ? 3u : 2u); r++) {
+            for (unsigned m = 0; m < 3; m++) {
+                uint8_t b[10];
+                unsigned n = 0;
+                struct fp_form *f;
+
+                if (r == 1 && m == 1)
+                    continue;
+                if (prefixes[p])
+                    b[n++] = prefixes[p];
+                if (rexes[r])
+                    b[n++] = rexes[r];
+                b[n++] = 0x0f;
+                b[n++] = (uint8_t)map;
+                b[n++] = (uint8_t)op;
+                b[n++] = modrms[m];
+                if (map == 0x3a)
+                    b[n++] = 0;
+                f = add(KIND_SSE, b, n, "%s%s0f %02x %02x %s", prefix_names[p],
+                        rexes[r] == 0x45 ? "rex.rb " : rexes[r] ? "rex.w " : "",
+                        map, op, m == 1 ? "mem" : m ? "r0" : "reg");
+                f->imm = map == 0x3a;
+            }
+        }
+    }
+}
+
+static void family_sse4(void)
+{
+    static const uint8_t ops_3a[] = {
+        0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x14, 0x15, 0x16, 0x17,
+        0x20, 0x21, 0x22, 0x40, 0x41, 0x42, 0x60, 0x61, 0x62, 0x63,
+    };
+
+    for (unsigned op = 0x00; op <= 0x41; op++)
+        add_three_byte(0x38, op, false);
+    for (unsigned i = 0; i < G_N_ELEMENTS(ops_3a); i++) {
+        unsigned op = ops_3a[i];
+
+        add_three_byte(0x3a, op, op == 0x14 || op == 0x16 || op == 0x17 || op == 0x20 ||
+                                 op == 0x22 || op >= 0x60);
+    }
+    /* CRC32 (F2, with 66 and REX.W; CC reaches AH) and MOVBE. */
+    for (unsigned op = 0xf0; op <= 0xf1; op++) {
+        static const uint8_t modrms[3] = { 0xca, 0x0e, 0xcc };
+
+        for (unsigned v = 0; v < 4; v++) {
+            for (unsigned m = 0; m < 3; m++) {
+                static const uint8_t pre[4][2] = { { 0xf2, 0 }, { 0x66, 0xf2 },
+                                                   { 0xf2, 0x48 }, { 0xf2, 0x45 } };
+                uint8_t b[8];
+                unsigned n = 0;
+
+                b[n++] = pre[v][0];
+                if (pre[v][1])
+                    b[n++] = pre[v][1];
+                b[n++] = 0x0f;
+                b[n++] = 0x38;
+                b[n++] = (uint8_t)op;
+                b[n++] = modrms[m];
+                add(KIND_SSE, b, n, "crc32 %02x %02x%s%s", pre[v][0], pre[v][1],
+                    op == 0xf0 ? " r/m8" : "", m == 1 ? " mem" : " reg");
+            }
+        }
+        add(KIND_SSE, (const uint8_t[]){ 0x0f, 0x38, (uint8_t)op, 0x0e }, 4,
+            "movbe %02x", op);
+        add(KIND_SSE, (const uint8_t[]){ 0x66, 0x0f, 0x38, (uint8_t)op, 0x0e }, 5,
+            "66 movbe %02x", op);
+        add(KIND_SSE, (const uint8_t[]){ 0x0f, 0x38, (uint8_t)op, 0xca }, 4,
+            "movbe %02x reg (#UD)", op);
+    }
 }
 
 /* ---- operand values ----------------------------------------------------- */
@@ -330,6 +414,10 @@ static void make_case(const struct fp_form *f, unsigned index, uint64_t *s,
     for (unsigned i = 0; i < 16; i++)
         c->gpr[i] = rng(s);
     c->gpr[X86_RDX] = (index & 1) ? (uint64_t)(int64_t)(int32_t)rng(s) % 100000 : rng(s);
+    if (index & 2) {                    /* PCMPESTR* lengths, both signs */
+        c->gpr[X86_RAX] = (uint64_t)((int64_t)(rng(s) % 41) - 20);
+        c->gpr[X86_RDX] = (uint64_t)((int64_t)(rng(s) % 41) - 20);
+    }
     c->gpr[X86_RBX] = X86_TEST_DATA_ADDR;
     c->gpr[X86_RBP] = X86_TEST_DATA_ADDR + SAVED;
     c->gpr[X86_RSI] = X86_TEST_DATA_ADDR + MEMORY;
@@ -392,14 +480,14 @@ static void report(const struct fp_form *f, const struct x86_test_case *c,
 struct family {
     const char *name;
     void (*build)(void);
+    unsigned cases_per_form;
 };
 
 static const struct family families[] = {
-    { "x87", family_x87 },
-    { "sse-mmx", family_sse },
+    { "x87", family_x87, 32 },
+    { "sse-mmx", family_sse, 32 },
+    { "ssse3-sse4", family_sse4, 64 },
 };
-
-enum { CASES_PER_FORM = 32 };
 
 static void test_family(gconstpointer data)
 {
@@ -412,6 +500,7 @@ static void test_family(gconstpointer data)
     unsigned ncases = 0, failures = 0, faults = 0, reports = 0;
     unsigned *bad = NULL;
     char why[256];
+    const unsigned CASES_PER_FORM = fam->cases_per_form;
 
     nforms = 0;
     fam->build();
