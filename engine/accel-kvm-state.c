@@ -179,84 +179,41 @@ void kvm_vcpu_probe_msrs(struct kvm_vcpu_state *vs)
 
 /* ---- conversions --------------------------------------------------------- */
 
+/*
+ * Fields named alike in Mimic's state and KVM's structures: one list per
+ * structure, copied in either direction with COPY_FIELD.
+ */
+#define COPY_FIELD(field) d->field = s->field;
+#define SEGMENT_FIELDS(X) X(base) X(limit) X(selector) X(type) X(present)   \
+    X(dpl) X(db) X(s) X(l) X(g) X(avl) X(unusable)
+#define SREGS_FIELDS(X) X(gdt.base) X(gdt.limit) X(idt.base) X(idt.limit)   \
+    X(cr0) X(cr2) X(cr3) X(cr4) X(cr8) X(efer) X(apic_base)
+#define SREGS_SEGMENTS(X) X(cs) X(ds) X(es) X(fs) X(gs) X(ss) X(tr) X(ldt)
+#define SEGMENT_FROM_KVM(seg) segment_from_kvm(&d->seg, &s->seg);
+#define SEGMENT_TO_KVM(seg) segment_to_kvm(&d->seg, &s->seg);
+
 static void segment_from_kvm(struct x86_segment *d, const struct kvm_segment *s)
 {
-    d->base = s->base;
-    d->limit = s->limit;
-    d->selector = s->selector;
-    d->type = s->type;
-    d->present = s->present;
-    d->dpl = s->dpl;
-    d->db = s->db;
-    d->s = s->s;
-    d->l = s->l;
-    d->g = s->g;
-    d->avl = s->avl;
-    d->unusable = s->unusable;
+    SEGMENT_FIELDS(COPY_FIELD)
 }
 
 static void segment_to_kvm(struct kvm_segment *d, const struct x86_segment *s)
 {
     memset(d, 0, sizeof(*d));
-    d->base = s->base;
-    d->limit = s->limit;
-    d->selector = s->selector;
-    d->type = s->type;
-    d->present = s->present;
-    d->dpl = s->dpl;
-    d->db = s->db;
-    d->s = s->s;
-    d->l = s->l;
-    d->g = s->g;
-    d->avl = s->avl;
-    d->unusable = s->unusable;
+    SEGMENT_FIELDS(COPY_FIELD)
 }
 
 static void sregs_from_kvm(struct x86_cpu_state *d, const struct kvm_sregs2 *s)
 {
-    segment_from_kvm(&d->cs, &s->cs);
-    segment_from_kvm(&d->ds, &s->ds);
-    segment_from_kvm(&d->es, &s->es);
-    segment_from_kvm(&d->fs, &s->fs);
-    segment_from_kvm(&d->gs, &s->gs);
-    segment_from_kvm(&d->ss, &s->ss);
-    segment_from_kvm(&d->tr, &s->tr);
-    segment_from_kvm(&d->ldt, &s->ldt);
-    d->gdt.base = s->gdt.base;
-    d->gdt.limit = s->gdt.limit;
-    d->idt.base = s->idt.base;
-    d->idt.limit = s->idt.limit;
-    d->cr0 = s->cr0;
-    d->cr2 = s->cr2;
-    d->cr3 = s->cr3;
-    d->cr4 = s->cr4;
-    d->cr8 = s->cr8;
-    d->efer = s->efer;
-    d->apic_base = s->apic_base;
+    SREGS_SEGMENTS(SEGMENT_FROM_KVM)
+    SREGS_FIELDS(COPY_FIELD)
 }
 
 static void sregs_to_kvm(struct kvm_sregs2 *d, const struct x86_cpu_state *s)
 {
     memset(d, 0, sizeof(*d));
-    segment_to_kvm(&d->cs, &s->cs);
-    segment_to_kvm(&d->ds, &s->ds);
-    segment_to_kvm(&d->es, &s->es);
-    segment_to_kvm(&d->fs, &s->fs);
-    segment_to_kvm(&d->gs, &s->gs);
-    segment_to_kvm(&d->ss, &s->ss);
-    segment_to_kvm(&d->tr, &s->tr);
-    segment_to_kvm(&d->ldt, &s->ldt);
-    d->gdt.base = s->gdt.base;
-    d->gdt.limit = s->gdt.limit;
-    d->idt.base = s->idt.base;
-    d->idt.limit = s->idt.limit;
-    d->cr0 = s->cr0;
-    d->cr2 = s->cr2;
-    d->cr3 = s->cr3;
-    d->cr4 = s->cr4;
-    d->cr8 = s->cr8;
-    d->efer = s->efer;
-    d->apic_base = s->apic_base;
+    SREGS_SEGMENTS(SEGMENT_TO_KVM)
+    SREGS_FIELDS(COPY_FIELD)
     /* No PDPTRs: KVM loads them from CR3 as a MOV to CR3 would. */
     d->flags = 0;
 }
@@ -826,7 +783,6 @@ int kvm_vcpu_build_reset_state(struct kvm_vcpu_state *vs,
 #define PIT_FIELDS(X) X(count) X(latched_count) X(count_latched)            \
     X(status_latched) X(status) X(read_state) X(write_state) X(write_latch) \
     X(rw_mode) X(mode) X(bcd) X(gate) X(count_load_time)
-#define COPY_FIELD(field) d->field = s->field;
 
 static void pic_from_kvm(struct x86_pic_state *d, const struct kvm_pic_state *s)
 {
