@@ -15,6 +15,7 @@
 #include "engine/vcpu.h"
 #include "engine/vm.h"
 #include "jit/pc/pc.h"
+#include "jit/x86/code-cache.h"
 #include "jit/x86/cpu.h"
 
 /* Instructions per x86_cpu_run call; kicks are seen between instructions. */
@@ -27,6 +28,8 @@ struct jit_machine {
     struct jit_pc *pc;
     unsigned nr_cpus;
     struct jit_vcpu *vcpus[JIT_PC_MAX_CPUS];
+    /* With several vCPUs: who holds decoded code where (code-cache.h). */
+    struct x86_code_sharing *code_sharing;
 };
 
 struct jit_vcpu {
@@ -41,8 +44,9 @@ struct jit_vcpu {
     int kicked;                 /* atomic */
     int flush_tlb;              /* atomic: the memory map changed */
     /*
-     * Guest memory written by DMA or loaders, to drop from the code cache
-     * on the vCPU's own thread before it runs again (code_lock guards).
+     * Guest memory written by DMA, loaders or other vCPUs, to drop from the
+     * code cache on the vCPU's own thread before it runs again (code_lock
+     * guards).
      */
     int code_dirty;             /* atomic: ranges are queued */
     GMutex code_lock;
@@ -108,10 +112,22 @@ static void on_startup(void *opaque, unsigned index, uint8_t vector)
     x86_cpu_stop(&jv->x86);
 }
 
+/* NMIs are latched in the CPU, apart from INTR (SDM vol. 3, 6.7). */
+static void on_nmi(void *opaque, unsigned index)
+{
+    struct jit_vcpu *jv = vcpu_of(opaque, index);
+
+    if (!jv)
+        return;
+    x86_cpu_request_nmi(&jv->x86);
+    wake(jv);
+}
+
 static const struct jit_pc_cpu_ops jit_cpu_ops = {
     .notify = on_interrupt,
     .init = on_init,
     .startup = on_startup,
+    .nmi = on_nmi,
 };
 
 /* ---- the CPU's calls into the platform --------------------------------- */
@@ -176,12 +192,28 @@ static void cpu_write_cr8(void *opaque, uint64_t value)
     g_mutex_unlock(&pc->lock);
 }
 
+static void cpu_set_ferr(void *opaque, bool asserted)
+{
+    struct jit_vcpu *jv = opaque;
+
+    jit_pc_set_ferr(jv->jm->pc, asserted);
+}
+
+static bool cpu_ignne(void *opaque)
+{
+    struct jit_vcpu *jv = opaque;
+
+    return jit_pc_ignne(jv->jm->pc);
+}
+
 static const struct x86_platform_ops jit_platform_ops = {
     .acknowledge_interrupt = cpu_acknowledge,
     .read_msr = cpu_read_msr,
     .write_msr = cpu_write_msr,
     .read_cr8 = cpu_read_cr8,
     .write_cr8 = cpu_write_cr8,
+    .set_ferr = cpu_set_ferr,
+    .ignne = cpu_ignne,
 };
 
 /* The TSC counts nanoseconds of the virtual clock: it stops while paused. */
@@ -192,28 +224,61 @@ static uint64_t read_virtual_tsc(void *opaque)
 
 /* ---- machine ------------------------------------------------------------ */
 
+/*
+ * Queue [@addr, @addr + @length) for @jv to drop, merged with a range it
+ * overlaps or touches (a vCPU storing into a page another one runs code
+ * from queues each store), and make it look before its next instruction.
+ */
+static void queue_written(struct jit_vcpu *jv, uint64_t addr, uint64_t length)
+{
+    g_mutex_lock(&jv->code_lock);
+    for (unsigned i = 0; i < jv->nr_written; i++) {
+        uint64_t start = jv->written[i].addr, end = start + jv->written[i].length;
+
+        if (addr <= end && start <= addr + length) {
+            jv->written[i].addr = MIN(start, addr);
+            jv->written[i].length = MAX(end, addr + length) - jv->written[i].addr;
+            goto queued;
+        }
+    }
+    if (jv->nr_written < G_N_ELEMENTS(jv->written)) {
+        jv->written[jv->nr_written].addr = addr;
+        jv->written[jv->nr_written].length = length;
+        jv->nr_written++;
+    } else {
+        jv->written_overflow = true;
+    }
+queued:
+    g_mutex_unlock(&jv->code_lock);
+    __atomic_store_n(&jv->code_dirty, 1, __ATOMIC_SEQ_CST);
+    x86_cpu_stop(&jv->x86);
+}
+
 /* DMA or a loader wrote guest memory: queue the range for every vCPU. */
 static void on_memory_written(void *opaque, uint64_t addr, uint64_t length)
 {
     struct jit_machine *jm = opaque;
 
     for (unsigned i = 0; i < jm->nr_cpus; i++) {
-        struct jit_vcpu *jv = jm->vcpus[i];
-
-        if (!jv)
-            continue;
-        g_mutex_lock(&jv->code_lock);
-        if (jv->nr_written < G_N_ELEMENTS(jv->written)) {
-            jv->written[jv->nr_written].addr = addr;
-            jv->written[jv->nr_written].length = length;
-            jv->nr_written++;
-        } else {
-            jv->written_overflow = true;
-        }
-        g_mutex_unlock(&jv->code_lock);
-        __atomic_store_n(&jv->code_dirty, 1, __ATOMIC_SEQ_CST);
         /* The guest may jump to the new code right after seeing the DMA end. */
-        x86_cpu_stop(&jv->x86);
+        if (jm->vcpus[i])
+            queue_written(jm->vcpus[i], addr, length);
+    }
+}
+
+/*
+ * A vCPU stored into code the vCPUs in @cpus decoded: they drop it before
+ * their next instruction, which covers SDM vol. 3, 8.1.3 (the executing
+ * processor serializes before it runs the new code).
+ */
+static void on_code_written(void *opaque, uint64_t cpus, uint64_t physical,
+                            uint64_t length)
+{
+    struct jit_machine *jm = opaque;
+
+    for (unsigned i = 0; i < jm->nr_cpus; i++) {
+        if ((cpus & (1ull << i)) && jm->vcpus[i])
+            queue_written(jm->vcpus[i], physical, length);
     }
 }
 
@@ -255,8 +320,19 @@ static int jit_init(struct machine *m, GError **error)
     jm->machine = m;
     jm->nr_cpus = MIN(m->config->smp, JIT_PC_MAX_CPUS);
     jm->pc = jit_pc_new(m->clock, jm->nr_cpus, &jit_cpu_ops, jm);
+    if (jm->nr_cpus > 1) {
+        jm->code_sharing = x86_code_sharing_new(on_code_written, jm);
+        if (!jm->code_sharing) {
+            g_set_error(error, MIMIC_ERROR, MIMIC_ERROR_FAILED,
+                        "JIT: out of memory for %u vCPUs", jm->nr_cpus);
+            jit_pc_free(jm->pc);
+            g_free(jm);
+            return -1;
+        }
+    }
     if (jit_pc_attach(jm->pc, m->memory, m->io, error) < 0) {
         g_prefix_error(error, "JIT: cannot place the interrupt controllers: ");
+        x86_code_sharing_free(jm->code_sharing);
         jit_pc_free(jm->pc);
         g_free(jm);
         return -1;
@@ -275,6 +351,7 @@ static void jit_destroy(struct machine *m)
         return;
     memory_map_set_listener(m->memory, NULL, NULL);
     memory_map_set_write_observer(m->memory, NULL, NULL);
+    x86_code_sharing_free(jm->code_sharing);
     jit_pc_free(jm->pc);
     g_free(jm);
     m->accel_state = NULL;
@@ -318,6 +395,8 @@ static int jit_vcpu_init(struct vcpu *cpu, GError **error)
     g_mutex_init(&jv->code_lock);
     g_cond_init(&jv->cond);
     x86_cpu_init(&jv->x86, cpu->machine->memory);
+    jv->x86.code_sharing = jm->code_sharing;
+    jv->x86.code_sharing_index = jv->index;
     if (g_getenv("MIMIC_JIT_TRACE")) {
         jv->trace_every = g_ascii_strtoull(g_getenv("MIMIC_JIT_TRACE"), NULL, 10) * 1000000;
         jv->trace_next = jv->trace_every;
@@ -382,7 +461,9 @@ static void wait_for_event(struct jit_vcpu *jv)
         bool can_run = jv->mp_state == X86_MP_RUNNABLE &&
                        (!jv->x86.halted ||
                         (__atomic_load_n(&jv->x86.interrupt_request, __ATOMIC_ACQUIRE) &&
-                         (jv->x86.rflags & X86_IF)));
+                         (jv->x86.rflags & X86_IF)) ||
+                        (__atomic_load_n(&jv->x86.nmi_pending, __ATOMIC_ACQUIRE) &&
+                         !jv->x86.nmi_blocked));
 
         if (__atomic_load_n(&jv->kicked, __ATOMIC_ACQUIRE) || jv->init_pending ||
             jv->sipi_pending || can_run)

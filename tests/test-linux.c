@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Debian's kernel with a busybox initramfs on the JIT: to a shell on the
- * serial console by direct boot and from an ISOLINUX CD, commands answered,
- * `poweroff -f` ends Mimic with 0; and a pattern written by the guest to a
- * virtio-blk qcow2 disk and an IDE disk, read back on the host.
+ * serial console by direct boot (with two vCPUs) and from an ISOLINUX CD,
+ * commands answered, `poweroff -f` ends Mimic with 0; and a pattern written
+ * by the guest to a virtio-blk qcow2 disk and an IDE disk, read back on the
+ * host.
  */
 #include "tests/mimic-test.h"
 
@@ -153,10 +154,11 @@ static void test_direct_boot(void)
     if (skip_without_fixtures())
         return;
     console_boot(&c, (const char *[]){ "-accel", "jit", "-m", "256M", "-nographic",
-                                       "-kernel", kernel, "-initrd", initrd,
+                                       "-smp", "2", "-kernel", kernel, "-initrd", initrd,
                                        "-append", "console=ttyS0 quiet", NULL });
     console_run(&c, "echo mimic-$((6 * 7))", "mimic-42");
-    console_run(&c, "cat /proc/cpuinfo | grep -c ^processor", "1");
+    /* Both vCPUs came up (the JIT runs them on two threads). */
+    console_run(&c, "echo cpus-$(grep -c ^processor /proc/cpuinfo)", "cpus-2");
     console_poweroff(&c);
 }
 

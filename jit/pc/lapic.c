@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The local APIC in xAPIC mode: ID, version, TPR/PPR, EOI, LDR/DFR, SVR,
- * ISR/TMR/IRR, ESR, ICR (fixed, INIT and STARTUP IPIs), the LVT with its
- * timer (one-shot, periodic, TSC-deadline) on the virtual clock, and LINT0
- * in ExtINT mode for the 8259 (Intel SDM vol. 3, ch. 10).
+ * ISR/TMR/IRR, ESR, ICR (fixed, NMI, INIT and STARTUP IPIs), the LVT with
+ * its timer (one-shot, periodic, TSC-deadline) on the virtual clock, LINT0
+ * in ExtINT mode for the 8259 and LINT0/LINT1 in NMI mode (Intel SDM vol.
+ * 3, ch. 10).
  */
 #include <string.h>
 
@@ -216,6 +217,7 @@ static void reset_registers(struct lapic *apic)
         set_reg(apic, r, LVT_MASKED);
     vtimer_cancel(apic->timer);
     apic->tsc_deadline = 0;
+    apic->extint = false;
 }
 
 void lapic_reset(struct lapic *apic)
@@ -242,6 +244,19 @@ bool lapic_accepts_extint(const struct lapic *apic)
 
     return lapic_hardware_enabled(apic) && !(lint0 & LVT_MASKED) &&
            ((lint0 >> 8) & 7) == 7;
+}
+
+void lapic_lint_edge(struct lapic *apic, unsigned pin)
+{
+    uint32_t lvt = reg(apic, pin ? APIC_LVT_LINT1 : APIC_LVT_LINT0);
+
+    if (lvt & LVT_MASKED)
+        return;
+    /* NMI is edge triggered whatever the trigger mode bit says (10.5.1). */
+    if (((lvt >> 8) & 7) == 4)
+        jit_pc_send_nmi(apic->pc, apic->index);
+    /* ExtINT is LINT0's level (lapic_accepts_extint).
+     * FIXME: fixed, SMI and INIT delivery from LINT0/LINT1. */
 }
 
 bool lapic_set_base(struct lapic *apic, uint64_t value)
@@ -348,6 +363,9 @@ static void send_ipi(struct lapic *apic)
 
     /* INIT level de-assert only synchronizes arbitration IDs. */
     if (mode == 5 && !level_assert && level_trigger)
+        return;
+    /* Delivery modes 011 and 111 are reserved in the ICR (10.6.1). */
+    if (mode == 3 || mode == 7)
         return;
     jit_pc_deliver(apic->pc, high >> 24, low & (1u << 11), mode, low & 0xff,
                    mode == 0 && level_trigger, shorthand, apic->index);

@@ -55,8 +55,10 @@ void jit_pc_reset(struct jit_pc *pc)
     g_mutex_lock(&pc->lock);
     pic_reset(&pc->pic);
     pc->pic.line = 0;
+    pc->pic_intr = false;
     pit_reset(&pc->pit);
     ioapic_reset(&pc->ioapic);
+    pc->ferr = pc->ignne = false;
     for (unsigned i = 0; i < pc->nr_cpus; i++)
         lapic_reset(pc->lapic[i]);
     g_mutex_unlock(&pc->lock);
@@ -72,15 +74,29 @@ static bool pic_routed(struct jit_pc *pc, unsigned index)
     return lapic_accepts_extint(apic);
 }
 
+/* The 8259 answers this CPU's INTA: routed to it, or an ExtINT message came. */
+static bool pic_answers(struct jit_pc *pc, unsigned index)
+{
+    return (pic_routed(pc, index) || pc->lapic[index]->extint) && pic_output(&pc->pic);
+}
+
 static bool pending_locked(struct jit_pc *pc, unsigned index)
 {
-    if (pic_routed(pc, index) && pic_output(&pc->pic))
+    if (pic_answers(pc, index))
         return true;
     return lapic_has_interrupt(pc->lapic[index]);
 }
 
 void jit_pc_update(struct jit_pc *pc)
 {
+    bool intr = pic_output(&pc->pic);
+
+    /* The 8259's INTR is every LINT0: a rising edge for LVTs in NMI mode. */
+    if (intr && !pc->pic_intr)
+        for (unsigned i = 0; i < pc->nr_cpus; i++)
+            if (lapic_hardware_enabled(pc->lapic[i]))
+                lapic_lint_edge(pc->lapic[i], 0);
+    pc->pic_intr = intr;
     for (unsigned i = 0; i < pc->nr_cpus; i++)
         if (pending_locked(pc, i))
             pc->cpu_ops->notify(pc->cpu_opaque, i);
@@ -103,9 +119,10 @@ int jit_pc_acknowledge(struct jit_pc *pc, unsigned index)
     if (index >= pc->nr_cpus)
         return -1;
     g_mutex_lock(&pc->lock);
-    if (pic_routed(pc, index) && pic_output(&pc->pic))
+    if (pic_answers(pc, index)) {
+        pc->lapic[index]->extint = false;
         vector = pic_acknowledge(&pc->pic);
-    else
+    } else
         vector = lapic_acknowledge(pc->lapic[index]);
     g_mutex_unlock(&pc->lock);
     return vector;
@@ -134,6 +151,26 @@ void jit_pc_set_irq(struct jit_pc *pc, unsigned gsi, bool level)
     g_mutex_unlock(&pc->lock);
 }
 
+void jit_pc_send_nmi(struct jit_pc *pc, unsigned index)
+{
+    if (pc->cpu_ops->nmi)
+        pc->cpu_ops->nmi(pc->cpu_opaque, index);
+}
+
+/* A local APIC that is off makes LINT1 the core's NMI pin (SDM vol. 3, 10.4.3). */
+void jit_pc_nmi(struct jit_pc *pc)
+{
+    g_mutex_lock(&pc->lock);
+    for (unsigned i = 0; i < pc->nr_cpus; i++) {
+        if (lapic_hardware_enabled(pc->lapic[i]))
+            lapic_lint_edge(pc->lapic[i], 1);
+        else
+            jit_pc_send_nmi(pc, i);
+    }
+    jit_pc_update(pc);
+    g_mutex_unlock(&pc->lock);
+}
+
 void jit_pc_deliver(struct jit_pc *pc, uint8_t destination, bool logical,
                     unsigned mode, uint8_t vector, bool level, int shorthand,
                     unsigned source)
@@ -159,14 +196,20 @@ void jit_pc_deliver(struct jit_pc *pc, uint8_t destination, bool logical,
         case 1:         /* lowest priority: the first match (10.6.2.4) */
             lapic_accept(apic, vector, level);
             break;
+        case 4:         /* NMI: the vector is ignored (10.6.1) */
+            jit_pc_send_nmi(pc, i);
+            break;
         case 5:
             pc->cpu_ops->init(pc->cpu_opaque, i);
             break;
         case 6:
             pc->cpu_ops->startup(pc->cpu_opaque, i, vector);
             break;
+        case 7:         /* ExtINT (I/O APIC): the 8259 supplies the vector */
+            apic->extint = true;
+            break;
         default:
-            /* FIXME: NMI, SMI and ExtINT messages. */
+            /* FIXME: SMI messages. */
             if (g_atomic_int_compare_and_exchange(&logged, 0, 1))
                 g_message("APIC: delivery mode %u is not supported; "
                           "logged once", mode);
@@ -270,6 +313,46 @@ static void port61_write(void *opaque, uint64_t offset, uint64_t value,
 
 static const struct memory_ops port61_ops = { port61_read, port61_write };
 
+void jit_pc_set_ferr(struct jit_pc *pc, bool asserted)
+{
+    g_mutex_lock(&pc->lock);
+    if (asserted && !pc->ferr)
+        jit_pc_set_irq_locked(pc, 13, true);
+    if (!asserted)
+        pc->ignne = false;
+    pc->ferr = asserted;
+    g_mutex_unlock(&pc->lock);
+}
+
+bool jit_pc_ignne(struct jit_pc *pc)
+{
+    bool ignne;
+
+    g_mutex_lock(&pc->lock);
+    ignne = pc->ignne;
+    g_mutex_unlock(&pc->lock);
+    return ignne;
+}
+
+/* Port F0h: a write clears the IRQ 13 latch and asserts IGNNE# while
+ * FERR# is asserted (the BIOS's IRQ 13 handler does it). */
+static uint64_t ferr_read(void *opaque, uint64_t offset, unsigned size)
+{
+    return ~0ull;
+}
+
+static void ferr_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+    struct jit_pc *pc = opaque;
+
+    g_mutex_lock(&pc->lock);
+    jit_pc_set_irq_locked(pc, 13, false);
+    pc->ignne = pc->ferr;
+    g_mutex_unlock(&pc->lock);
+}
+
+static const struct memory_ops ferr_ops = { ferr_read, ferr_write };
+
 /* Registers are 32 bits wide; narrower accesses see part of one. */
 static uint64_t lapic_mmio_read(void *opaque, uint64_t offset, unsigned size)
 {
@@ -337,6 +420,7 @@ int jit_pc_attach(struct jit_pc *pc, struct memory_map *memory,
     if (!memory_map_add_io(io, "pic-master", 0x20, 2, &pic_master_ops, pc, error) ||
         !memory_map_add_io(io, "pic-slave", 0xa0, 2, &pic_slave_ops, pc, error) ||
         !memory_map_add_io(io, "pit", 0x40, 4, &pit_ops, pc, error) ||
+        !memory_map_add_io(io, "ferr", 0xf0, 1, &ferr_ops, pc, error) ||
         !memory_map_add_io(memory, "lapic", LAPIC_DEFAULT_BASE, 0x1000,
                            &lapic_ops, pc, error) ||
         !memory_map_add_io(memory, "ioapic", IOAPIC_DEFAULT_BASE, 0x1000,

@@ -79,6 +79,7 @@ struct lapic {
     int64_t timer_start;            /* clock ns when the count was loaded */
     uint64_t tsc_deadline;          /* IA32_TSC_DEADLINE, 0: disarmed */
     int64_t tsc_offset;             /* guest TSC - clock ns (from the CPU) */
+    bool extint;                    /* an ExtINT message: INTA goes to the 8259 */
 };
 
 void lapic_init(struct lapic *apic, struct jit_pc *pc, unsigned index);
@@ -95,6 +96,8 @@ bool lapic_has_interrupt(struct lapic *apic);
 int lapic_acknowledge(struct lapic *apic);
 /* LINT0 in ExtINT mode and unmasked: the 8259's INTR reaches this CPU. */
 bool lapic_accepts_extint(const struct lapic *apic);
+/* A rising edge on LINT0 (@pin 0) or LINT1: what its LVT entry says (10.5.1). */
+void lapic_lint_edge(struct lapic *apic, unsigned pin);
 /* Destination match for IPIs and I/O APIC messages (10.6.2). */
 bool lapic_matches(const struct lapic *apic, uint8_t destination, bool logical);
 bool lapic_set_base(struct lapic *apic, uint64_t value);
@@ -112,6 +115,8 @@ struct jit_pc_cpu_ops {
     /* INIT and STARTUP IPIs to CPU @index. */
     void (*init)(void *opaque, unsigned index);
     void (*startup)(void *opaque, unsigned index, uint8_t vector);
+    /* An NMI for CPU @index (any thread); NULL: NMIs are dropped. */
+    void (*nmi)(void *opaque, unsigned index);
 };
 
 struct jit_pc {
@@ -124,6 +129,11 @@ struct jit_pc {
     struct lapic *lapic[JIT_PC_MAX_CPUS];
     const struct jit_pc_cpu_ops *cpu_ops;
     void *cpu_opaque;
+    bool pic_intr;                  /* the 8259's INTR when last looked at */
+    /* FERR# (x87 errors with CR0.NE clear), latched into IRQ 13 until a
+     * write to port F0h, which asserts IGNNE# until FERR# goes inactive
+     * (SDM vol. 1, D.2.1). */
+    bool ferr, ignne;
 };
 
 struct jit_pc *jit_pc_new(struct vclock *clock, unsigned nr_cpus,
@@ -142,6 +152,13 @@ int jit_pc_acknowledge(struct jit_pc *pc, unsigned index);
 bool jit_pc_interrupt_pending(struct jit_pc *pc, unsigned index);
 /* Recompute every CPU's INTR and notify; pc->lock held. */
 void jit_pc_update(struct jit_pc *pc);
+/* An NMI to CPU @index (APIC message or LINT in NMI mode); pc->lock held. */
+void jit_pc_send_nmi(struct jit_pc *pc, unsigned index);
+/* The board's NMI (the chipset's NMI line on every CPU's LINT1, MP spec 5.1). */
+void jit_pc_nmi(struct jit_pc *pc);
+/* The CPUs' FERR# output and IGNNE# input (x86_platform_ops). */
+void jit_pc_set_ferr(struct jit_pc *pc, bool asserted);
+bool jit_pc_ignne(struct jit_pc *pc);
 /* Deliver an APIC message (I/O APIC redirection or IPI); pc->lock held. */
 void jit_pc_deliver(struct jit_pc *pc, uint8_t destination, bool logical,
                     unsigned mode, uint8_t vector, bool level, int shorthand,

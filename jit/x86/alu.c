@@ -432,3 +432,88 @@ uint64_t x86_alu_popcnt(unsigned size, uint64_t a, uint64_t *flags)
     set_arith(flags, a ? 0 : X86_ZF, X86_ARITH_FLAGS);
     return (uint64_t)__builtin_popcountll(a);
 }
+
+/*
+ * Decimal adjusts (SDM vol. 2, "DAA", "DAS"): AL +/- 06h when the low digit
+ * overflowed, +/- 60h when the high one did. The reference CPU adds or
+ * subtracts the combined adjustment in one step: OF (undefined) is that
+ * operation's overflow, SF, ZF, PF come from its result.
+ *
+ * ASCII adjusts ("AAA", "AAS"): AX +/- 106h (AH gets the carry out of AL
+ * too), then AL &= 0Fh. The reference CPU sets OF, SF, ZF, PF (undefined)
+ * as a 16-bit ADD/SUB of AX and 106h (or of 0 when no adjustment is made)
+ * would, from AX before the masking.
+ */
+uint16_t x86_alu_bcd(enum x86_bcd_op op, uint16_t ax, uint64_t *flags)
+{
+    uint8_t al = ax & 0xff, adjust = 0;
+    bool adjust_low = (al & 0x0f) > 9 || (*flags & X86_AF);
+    uint64_t f, adjusted = 0;
+    uint16_t r;
+
+    switch (op) {
+    case X86_BCD_DAA:
+    case X86_BCD_DAS:
+        if (adjust_low) {
+            adjust = 0x06;
+            adjusted = X86_AF;
+            /* DAS: the borrow out of AL - 06h sets CF too. */
+            if (op == X86_BCD_DAS && al < 6)
+                adjusted |= X86_CF;
+        }
+        if (al > 0x99 || (*flags & X86_CF)) {
+            adjust |= 0x60;
+            adjusted |= X86_CF;
+        }
+        if (op == X86_BCD_DAA) {
+            r = (uint8_t)(al + adjust);
+            f = flags_add(1, al, adjust, r, 0);
+        } else {
+            r = (uint8_t)(al - adjust);
+            f = flags_sub(1, al, adjust, r, 0);
+        }
+        set_arith(flags, (f & ~(uint64_t)(X86_AF | X86_CF)) | adjusted, X86_ARITH_FLAGS);
+        return (ax & 0xff00) | r;
+    case X86_BCD_AAA:
+    case X86_BCD_AAS:
+    default:
+        adjusted = adjust_low ? X86_AF | X86_CF : 0;
+        if (op == X86_BCD_AAA) {
+            r = ax + (adjust_low ? 0x106 : 0);
+            f = flags_add(2, ax, adjust_low ? 0x106 : 0, r, 0);
+        } else {
+            r = ax - (adjust_low ? 0x106 : 0);
+            f = flags_sub(2, ax, adjust_low ? 0x106 : 0, r, 0);
+        }
+        set_arith(flags, (f & ~(uint64_t)(X86_AF | X86_CF)) | adjusted, X86_ARITH_FLAGS);
+        return r & 0xff0f;
+    }
+}
+
+/*
+ * AAM (SDM vol. 2, "AAM"): SF, ZF, PF from AL; the reference CPU clears OF,
+ * AF, CF (undefined).
+ */
+bool x86_alu_aam(uint16_t ax, uint8_t base, uint16_t *result, uint64_t *flags)
+{
+    uint8_t al = ax & 0xff;
+
+    if (base == 0)
+        return false;
+    *result = (uint16_t)((al / base) << 8 | (al % base));
+    set_arith(flags, x86_flags_szp(1, al % base), X86_ARITH_FLAGS);
+    return true;
+}
+
+/*
+ * AAD (SDM vol. 2, "AAD"): AL = AL + AH * base, AH = 0. The reference CPU
+ * sets every flag (OF, AF, CF undefined) as the byte ADD AL, (AH * base).
+ */
+uint16_t x86_alu_aad(uint16_t ax, uint8_t base, uint64_t *flags)
+{
+    uint8_t al = ax & 0xff, product = (uint8_t)((ax >> 8) * base);
+    uint8_t r = al + product;
+
+    set_arith(flags, flags_add(1, al, product, r, 0), X86_ARITH_FLAGS);
+    return r;
+}

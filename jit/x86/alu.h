@@ -70,3 +70,13 @@ bool x86_alu_bsr(unsigned size, uint64_t a, uint64_t *result, uint64_t *flags);
 uint64_t x86_alu_tzcnt(unsigned size, uint64_t a, uint64_t *flags);
 uint64_t x86_alu_lzcnt(unsigned size, uint64_t a, uint64_t *flags);
 uint64_t x86_alu_popcnt(unsigned size, uint64_t a, uint64_t *flags);
+
+/* Decimal and ASCII adjusts in opcode order (27 DAA, 2F DAS, 37 AAA, 3F AAS). */
+enum x86_bcd_op { X86_BCD_DAA, X86_BCD_DAS, X86_BCD_AAA, X86_BCD_AAS };
+
+/* The adjust @op of AX; returns the new AX (SDM vol. 2, "AAA" ... "DAS"). */
+uint16_t x86_alu_bcd(enum x86_bcd_op op, uint16_t ax, uint64_t *flags);
+/* AAM: AH = AL / base, AL = AL % base. False when @base is 0 (#DE). */
+bool x86_alu_aam(uint16_t ax, uint8_t base, uint16_t *result, uint64_t *flags);
+/* AAD: AL = AL + AH * base, AH = 0. */
+uint16_t x86_alu_aad(uint16_t ax, uint8_t base, uint64_t *flags);

@@ -10,6 +10,15 @@
  * code). Otherwise the next instruction is looked up afresh. A store into
  * the running block thus takes effect from the next instruction on, which
  * is stricter than SDM vol. 3, 11.6 requires.
+ *
+ * With several vCPUs each has its own cache; the shared owners bitmap says
+ * which of them hold blocks per page. A vCPU sets its bit before it decodes
+ * a page and clears it on its own thread when its last block there goes, so
+ * a store that finds no other bit needs no one told. FIXME: a store still
+ * in the host's store buffer while another vCPU sets its bit and decodes
+ * the old bytes goes unseen (x86 allows that store-load reordering, and a
+ * fence on every store would cost too much); the block lasts until
+ * evicted or written again.
  */
 #include "jit/x86/code-cache.h"
 
@@ -39,14 +48,36 @@ static uint64_t page_index(uint64_t physical)
     return (physical >> X86_PAGE_SHIFT) & PAGE_INDEX_MASK;
 }
 
-static void mark_page(struct x86_code_cache *c, uint64_t physical, bool on)
+/* This vCPU's bit in the machine-wide owners of the page (if shared). */
+static void share_page(struct x86_cpu *cpu, uint64_t physical, bool on)
 {
+    uint64_t bit = 1ull << cpu->code_sharing_index;
+    uint64_t *owners;
+
+    if (!cpu->code_sharing)
+        return;
+    owners = &cpu->code_sharing->owners[page_index(physical)];
+    /* Set before the bytes are decoded, so that a vCPU storing to them
+     * afterwards sees the bit and tells this one. */
+    if (!(__atomic_load_n(owners, __ATOMIC_RELAXED) & bit) == !on)
+        return;
+    if (on)
+        __atomic_fetch_or(owners, bit, __ATOMIC_SEQ_CST);
+    else
+        __atomic_fetch_and(owners, ~bit, __ATOMIC_RELEASE);
+}
+
+static void mark_page(struct x86_cpu *cpu, uint64_t physical, bool on)
+{
+    struct x86_code_cache *c = cpu->code;
     uint64_t page = page_index(physical);
 
-    if (on)
+    if (on) {
         c->code_pages[page >> 3] |= (uint8_t)(1u << (page & 7));
-    else
+    } else {
         c->code_pages[page >> 3] &= (uint8_t)~(1u << (page & 7));
+        share_page(cpu, physical, false);
+    }
 }
 
 void x86_code_flush(struct x86_cpu *cpu)
@@ -62,7 +93,7 @@ void x86_code_flush(struct x86_cpu *cpu)
     for (unsigned i = 0; i < c->block_count; i++) {
         struct x86_block *b = &c->blocks[i];
 
-        mark_page(c, b->physical, false);
+        mark_page(cpu, b->physical, false);
         c->hash[hash_of(b->physical, b->mode)] = NULL;
         c->pages[page_bucket(b->physical)] = NULL;
     }
@@ -71,6 +102,7 @@ void x86_code_flush(struct x86_cpu *cpu)
 
 void x86_code_free(struct x86_cpu *cpu)
 {
+    x86_code_flush(cpu);        /* leaves the shared owners */
     free(cpu->code);
     cpu->code = NULL;
     cpu->block = NULL;
@@ -111,7 +143,45 @@ void x86_code_written(struct x86_cpu *cpu, uint64_t physical, uint64_t length)
         link = &b->page_next;
     }
     if (!page_still_code)
-        mark_page(c, physical, false);
+        mark_page(cpu, physical, false);
+}
+
+void x86_code_written_shared(struct x86_cpu *cpu, uint64_t physical,
+                             uint64_t length)
+{
+    struct x86_code_sharing *s = cpu->code_sharing;
+    uint64_t cpus = __atomic_load_n(&s->owners[page_index(physical)], __ATOMIC_ACQUIRE) &
+                    ~(1ull << cpu->code_sharing_index);
+
+    if (cpus && s->written)
+        s->written(s->opaque, cpus, physical, length);
+}
+
+struct x86_code_sharing *x86_code_sharing_new(
+    void (*written)(void *opaque, uint64_t cpus, uint64_t physical, uint64_t length),
+    void *opaque)
+{
+    struct x86_code_sharing *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return NULL;
+    /* 8 MiB of address space; calloc maps zero pages, touched as code runs. */
+    s->owners = calloc(1u << X86_CODE_PAGE_BITS, sizeof(*s->owners));
+    if (!s->owners) {
+        free(s);
+        return NULL;
+    }
+    s->written = written;
+    s->opaque = opaque;
+    return s;
+}
+
+void x86_code_sharing_free(struct x86_code_sharing *sharing)
+{
+    if (!sharing)
+        return;
+    free(sharing->owners);
+    free(sharing);
 }
 
 void x86_code_invalidate_range(struct x86_cpu *cpu, uint64_t physical,
@@ -165,6 +235,7 @@ static struct x86_block *build_block(struct x86_cpu *cpu, const uint8_t *host,
     if (c->block_count == X86_CODE_BLOCKS ||
         c->insn_count + X86_BLOCK_MAX_INSNS > X86_CODE_INSNS)
         x86_code_flush(cpu);
+    share_page(cpu, physical, true);
     b = &c->blocks[c->block_count];
     b->insns = &c->insns[c->insn_count];
     b->count = 0;
@@ -182,8 +253,11 @@ static struct x86_block *build_block(struct x86_cpu *cpu, const uint8_t *host,
         if (ends_block(insn) || offset >= X86_PAGE_SIZE)
             break;
     }
-    if (!b->count)
+    if (!b->count) {
+        if (!x86_code_page_marked(c, physical))
+            share_page(cpu, physical, false);
         return NULL;
+    }
     b->physical = physical;
     b->end = physical + (offset - start);
     b->mode = (uint8_t)cpu->mode;
@@ -192,7 +266,7 @@ static struct x86_block *build_block(struct x86_cpu *cpu, const uint8_t *host,
     c->hash[hash_of(physical, b->mode)] = b;
     b->page_next = c->pages[page_bucket(physical)];
     c->pages[page_bucket(physical)] = b;
-    mark_page(c, physical, true);
+    mark_page(cpu, physical, true);
     c->block_count++;
     c->insn_count += b->count;
     return b;

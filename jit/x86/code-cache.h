@@ -51,6 +51,33 @@ struct x86_code_cache {
 };
 
 /*
+ * Decoded code of several vCPUs on one memory (cpu->code_sharing, set up by
+ * the accelerator): which vCPUs hold blocks per physical page, and how to
+ * tell them that another vCPU stored there. They drop the blocks before
+ * they next look one up (SDM vol. 3, 8.1.3: the executing processor needs
+ * a serializing instruction anyway, and must not run stale code after it).
+ */
+struct x86_code_sharing {
+    /* Per page, aliased like code_pages: bit i set while vCPU i
+     * (cpu->code_sharing_index) may hold blocks decoded from it. */
+    uint64_t *owners;
+    /*
+     * Called on the storing vCPU's thread after its store to
+     * [@physical, @physical + @length) (one page) landed in memory: queue
+     * x86_code_invalidate_range for the vCPUs in @cpus and wake them.
+     */
+    void (*written)(void *opaque, uint64_t cpus, uint64_t physical,
+                    uint64_t length);
+    void *opaque;
+};
+
+/* Shared state for up to 64 vCPUs; NULL if out of memory. */
+struct x86_code_sharing *x86_code_sharing_new(
+    void (*written)(void *opaque, uint64_t cpus, uint64_t physical, uint64_t length),
+    void *opaque);
+void x86_code_sharing_free(struct x86_code_sharing *sharing);
+
+/*
  * The decoded instruction at @linear (CS base + RIP): from the current
  * block, from the cache, or decoded now (into @scratch when the bytes are
  * not cacheable: device memory, an instruction crossing a page). May raise
@@ -73,10 +100,29 @@ static inline bool x86_code_page_marked(const struct x86_code_cache *c,
     return c->code_pages[page >> 3] & (1u << (page & 7));
 }
 
-/* Every CPU store to guest physical memory passes here (same page). */
+/* Slow half for the other vCPUs: tell those holding code in the page. */
+void x86_code_written_shared(struct x86_cpu *cpu, uint64_t physical,
+                             uint64_t length);
+
+static inline bool x86_code_page_shared(const struct x86_cpu *cpu,
+                                        uint64_t physical)
+{
+    uint64_t page = (physical >> X86_PAGE_SHIFT) & ((1u << X86_CODE_PAGE_BITS) - 1);
+
+    return __atomic_load_n(&cpu->code_sharing->owners[page], __ATOMIC_RELAXED) &
+           ~(1ull << cpu->code_sharing_index);
+}
+
+/*
+ * Every CPU store to guest physical memory passes here (same page), after
+ * the bytes are in memory: another vCPU decoding them after it is told
+ * reads the new bytes.
+ */
 static inline void x86_code_note_write(struct x86_cpu *cpu, uint64_t physical,
                                        unsigned size)
 {
     if (cpu->code && x86_code_page_marked(cpu->code, physical))
         x86_code_written(cpu, physical, size);
+    if (cpu->code_sharing && x86_code_page_shared(cpu, physical))
+        x86_code_written_shared(cpu, physical, size);
 }

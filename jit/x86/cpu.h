@@ -166,6 +166,7 @@ struct x86_segment_cache {
 #define X86_CR4_PCE (1ull << 8)
 #define X86_CR4_OSFXSR (1ull << 9)
 #define X86_CR4_OSXMMEXCPT (1ull << 10)
+#define X86_CR4_OSXSAVE (1ull << 18)
 #define X86_EFER_SCE (1ull << 0)
 #define X86_EFER_LME (1ull << 8)
 #define X86_EFER_LMA (1ull << 10)
@@ -218,6 +219,14 @@ struct x86_platform_ops {
     /* MOV CR8 (the local APIC's TPR, SDM vol. 3, 10.8.6.1). */
     uint64_t (*read_cr8)(void *opaque);
     void (*write_cr8)(void *opaque, uint64_t value);
+    /*
+     * x87 errors with CR0.NE clear (SDM vol. 1, 8.7.2 and D.2): the FERR#
+     * output (a PC latches it into IRQ 13), and the IGNNE# input (the PC
+     * asserts it after a write to port F0h, until FERR# goes inactive).
+     * Without set_ferr, x87 errors raise #MF whatever CR0.NE says.
+     */
+    void (*set_ferr)(void *opaque, bool asserted);
+    bool (*ignne)(void *opaque);
 };
 
 /* The kind of event being delivered, for the double-fault rules (6.15). */
@@ -253,9 +262,22 @@ struct x86_fpu {
     uint8_t xmm[16][16];
 };
 
+/*
+ * The debug registers as the loop and the memory path use them (debug.c,
+ * SDM vol. 3, 17.2): recomputed when DR0-DR3 or DR7 change.
+ */
+struct x86_debug {
+    uint64_t start[4], last[4];     /* bytes breakpoint n covers (DR7 LEN) */
+    uint8_t exec, read, write, io;  /* enabled breakpoints by kind, bit n: DRn */
+    bool data;                      /* read/write breakpoints: pages kept out of the TLB */
+    uint32_t hits;                  /* DR6 B0-B3 hit by this instruction's accesses */
+    uint32_t pending;               /* DR6 bits held over a MOV SS or POP SS */
+};
+
 struct x86_insn;
 struct x86_block;
 struct x86_code_cache;
+struct x86_code_sharing;
 
 struct x86_cpu {
     uint64_t gpr[16];
@@ -267,10 +289,12 @@ struct x86_cpu {
     uint16_t gdt_limit, idt_limit;
     uint64_t cr0, cr2, cr3, cr4, cr8, efer;
     uint64_t dr[8];
+    struct x86_debug debug;
     struct x86_msrs msr;
     enum x86_mode mode;
     uint8_t apic_id;                /* CPUID.1:EBX[31:24] */
     struct x86_fpu fpu;
+    uint64_t xcr0;                  /* XCR0 (SDM vol. 1, 13.3), xsave.c */
 
     /* Everything the interpreter does not model yet, kept for lossless
      * x86_cpu_get_state/x86_cpu_set_state. */
@@ -291,9 +315,19 @@ struct x86_cpu {
     void *platform_opaque;
     /* Set (any thread) when the platform may have an interrupt for INTR. */
     int interrupt_request;
+    /* An NMI is latched (any thread; one deep), NMIs blocked until IRET (6.7.1). */
+    int nmi_pending;
+    bool nmi_blocked;
     /* Interrupts blocked until after the next instruction (STI, MOV SS). */
     uint8_t interrupt_shadow;
-    bool halted;
+    /* What the loop looks at before each instruction, in one test. */
+    union {
+        struct {
+            bool halted;
+            bool debug_active;      /* breakpoints armed or a debug trap waits */
+        };
+        uint16_t loop_attention;
+    };
     enum x86_event_class event_class;   /* delivering an event of this class */
     /* Implicit supervisor-mode access (descriptor tables, TSS, 4.6). */
     bool implicit_supervisor;
@@ -313,6 +347,9 @@ struct x86_cpu {
     unsigned block_next;
     uint64_t block_linear;
     bool code_break;
+    /* Several vCPUs (code-cache.h): this one is @code_sharing_index there. */
+    struct x86_code_sharing *code_sharing;
+    unsigned code_sharing_index;
 
     /* Per-instruction scratch of the execution loop. */
     uint64_t next_rip;
@@ -327,6 +364,8 @@ struct x86_cpu {
     uint64_t exception_address;     /* #PF linear address */
 
     volatile bool stop_requested;
+    /* A REP string instruction ends its batch after this iteration (#DB). */
+    bool string_break;
     /* Set by a handler to leave the loop after this instruction. */
     enum x86_exit exit_request;
     bool exit_requested;
@@ -373,6 +412,12 @@ void x86_cpu_init_signal(struct x86_cpu *cpu);
 static inline void x86_cpu_request_interrupt(struct x86_cpu *cpu)
 {
     __atomic_store_n(&cpu->interrupt_request, 1, __ATOMIC_RELEASE);
+}
+/* From any thread: an NMI for this CPU (SDM vol. 3, 6.7); wake the loop. */
+static inline void x86_cpu_request_nmi(struct x86_cpu *cpu)
+{
+    __atomic_store_n(&cpu->nmi_pending, 1, __ATOMIC_SEQ_CST);
+    x86_cpu_request_interrupt(cpu);
 }
 
 /* Raise an exception; long-jumps to the execution loop. */

@@ -191,6 +191,29 @@ static uint8_t decode_prefixes(struct x86_insn *insn, struct cursor *cur,
     }
 }
 
+/*
+ * After C4/C5: whether they start a VEX prefix, which they always do in
+ * 64-bit mode and elsewhere when the next byte would be a register ModRM
+ * (LES/LDS take memory only; SDM vol. 2, 2.3.5). No VEX instruction exists
+ * here (CPUID reports no AVX, XCR0 cannot enable it), so the prefix, its
+ * payload and the opcode byte are fetched and the result is #UD.
+ */
+static bool decode_vex(struct cursor *cur, uint8_t first, enum x86_mode mode)
+{
+    uint8_t payload = next_byte(cur);
+
+    if (cur->error != X86_DECODE_OK)
+        return true;
+    if (!mode_is_64(mode) && (payload >> 6) != 3) {
+        cur->position--;
+        return false;
+    }
+    if (first == 0xc4)
+        next_byte(cur);
+    next_byte(cur);
+    return true;
+}
+
 enum x86_decode_result x86_decode(struct x86_insn *insn, const uint8_t *bytes,
                                   unsigned available, enum x86_mode mode)
 {
@@ -205,6 +228,9 @@ enum x86_decode_result x86_decode(struct x86_insn *insn, const uint8_t *bytes,
     insn->handler = x86_op_ud;
 
     b = decode_prefixes(insn, &cur, mode);
+    if ((b == 0xc4 || b == 0xc5) && cur.error == X86_DECODE_OK &&
+        decode_vex(&cur, b, mode))
+        return cur.error != X86_DECODE_OK ? cur.error : X86_DECODE_UD;
     if (b == 0x0f) {
         b = next_byte(&cur);
         if (b == 0x38) {

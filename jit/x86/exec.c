@@ -88,6 +88,10 @@ static void reset_common(struct x86_cpu *cpu)
     cpu->halted = false;
     cpu->event_class = X86_EVENT_NONE;
     cpu->implicit_supervisor = false;
+    memset(&cpu->debug, 0, sizeof(cpu->debug));
+    x86_debug_update(cpu);
+    cpu->nmi_pending = 0;
+    cpu->nmi_blocked = false;
     x86_update_mode(cpu);
     x86_tlb_flush(cpu);
     x86_code_flush(cpu);
@@ -97,7 +101,7 @@ static void reset_common(struct x86_cpu *cpu)
 void x86_cpu_reset(struct x86_cpu *cpu)
 {
     memset(&cpu->rest, 0, sizeof(cpu->rest));
-    cpu->rest.xcr0 = 1;
+    cpu->xcr0 = X86_XCR0_X87;
     cpu->rest.apic_base = 0xfee00000 | (1u << 11) | (1u << 8);
     cpu->rest.mp_state = X86_MP_RUNNABLE;
     x86_msr_reset(cpu);
@@ -127,6 +131,10 @@ void x86_cpu_set_flat64(struct x86_cpu *cpu)
      * runs want: linear == physical, no page tables to build. */
     cpu->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE;
     cpu->cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+    /* XSAVE enabled for x87 and SSE, as Linux sets it up. */
+    if (X86_XCR0_SUPPORTED)
+        cpu->cr4 |= X86_CR4_OSXSAVE;
+    cpu->xcr0 = X86_XCR0_X87 | X86_XCR0_SUPPORTED;
     cpu->efer = X86_EFER_LME | X86_EFER_LMA;
     cpu->rflags = 0x202;
     x86_update_mode(cpu);
@@ -172,35 +180,6 @@ static struct x86_segment *state_segment(struct x86_cpu_state *state, unsigned s
     return order[seg];
 }
 
-/* x87 and SSE in the XSAVE area's legacy region, XSTATE_BV = 3 (SDM vol. 1, 13.4). */
-static void fpu_to_state(const struct x86_fpu *fpu, struct x86_cpu_state *state)
-{
-    uint64_t xstate_bv = 3;
-
-    x86_fpu_to_fxsave(fpu, state->xsave, true, 16);
-    memcpy(state->xsave + 512, &xstate_bv, 8);
-}
-
-/* Components whose XSTATE_BV bit is clear are in their initial state. */
-static void fpu_from_state(struct x86_fpu *fpu, const struct x86_cpu_state *state)
-{
-    uint64_t xstate_bv;
-    struct x86_fpu loaded = *fpu;
-
-    memcpy(&xstate_bv, state->xsave + 512, 8);
-    if (!x86_fpu_from_fxsave(&loaded, state->xsave, true, 16))
-        loaded.mxcsr = X86_MXCSR_INIT;
-    if (!(xstate_bv & 1)) {
-        x86_fpu_finit(&loaded);
-        memset(loaded.st, 0, sizeof(loaded.st));
-    }
-    if (!(xstate_bv & 2))
-        memset(loaded.xmm, 0, sizeof(loaded.xmm));
-    if (!(xstate_bv & 3) && !loaded.mxcsr)
-        loaded.mxcsr = X86_MXCSR_INIT;
-    *fpu = loaded;
-}
-
 void x86_cpu_get_state(const struct x86_cpu *cpu, struct x86_cpu_state *state)
 {
     *state = cpu->rest;
@@ -223,8 +202,10 @@ void x86_cpu_get_state(const struct x86_cpu *cpu, struct x86_cpu_state *state)
     state->efer = cpu->efer;
     memcpy(state->dr, cpu->dr, sizeof(state->dr));
     x86_msr_to_state(cpu, state);
-    fpu_to_state(&cpu->fpu, state);
+    x86_xsave_to_state(cpu, state);
     state->interrupt_shadow = cpu->interrupt_shadow;
+    state->nmi_pending = __atomic_load_n(&cpu->nmi_pending, __ATOMIC_ACQUIRE);
+    state->nmi_masked = cpu->nmi_blocked;
     if (cpu->halted && state->mp_state == X86_MP_RUNNABLE)
         state->mp_state = X86_MP_HALTED;
 }
@@ -254,8 +235,14 @@ void x86_cpu_set_state(struct x86_cpu *cpu, const struct x86_cpu_state *state)
     memcpy(cpu->dr, state->dr, sizeof(cpu->dr));
     x86_msr_reset(cpu);
     x86_msr_from_state(cpu, state);
-    fpu_from_state(&cpu->fpu, state);
+    x86_xsave_from_state(cpu, state);
     cpu->interrupt_shadow = state->interrupt_shadow;
+    memset(&cpu->debug, 0, sizeof(cpu->debug));
+    x86_debug_update(cpu);
+    cpu->nmi_blocked = state->nmi_masked;
+    __atomic_store_n(&cpu->nmi_pending, state->nmi_pending, __ATOMIC_RELEASE);
+    if (state->nmi_pending)
+        x86_cpu_request_interrupt(cpu);
     cpu->halted = state->mp_state == X86_MP_HALTED;
     if (cpu->halted)
         cpu->rest.mp_state = X86_MP_RUNNABLE;
@@ -284,14 +271,22 @@ static uint64_t wrap_ip(const struct x86_cpu *cpu, uint64_t ip)
     }
 }
 
-/* One instruction; raises through cpu->fault. */
-static void step(struct x86_cpu *cpu)
+/*
+ * One instruction; raises through cpu->fault. @debug (a constant in each
+ * copy): the instruction goes through the checks of debug.c before and
+ * after it.
+ */
+static inline __attribute__((always_inline)) void step(struct x86_cpu *cpu,
+                                                       bool debug)
 {
     struct x86_insn scratch;
     const struct x86_insn *insn;
     uint64_t linear = x86_long64(cpu) ? cpu->rip
                     : (uint32_t)(cpu->seg[X86_CS].base + cpu->rip);
+    uint64_t flags_before = cpu->rflags, rip_before = cpu->rip;
 
+    if (debug)
+        x86_debug_before_fetch(cpu, linear);
     if (!x86_long64(cpu) && cpu->rip > cpu->seg[X86_CS].limit)
         x86_raise_error(cpu, X86_EXC_GP, 0);
     insn = x86_code_fetch(cpu, linear, &scratch);
@@ -303,9 +298,87 @@ static void step(struct x86_cpu *cpu)
     cpu->interrupt_shadow = 0;
     cpu->insn = insn;
     cpu->next_rip = wrap_ip(cpu, cpu->rip + insn->length);
+    if (debug)
+        x86_debug_before_execute(cpu, insn);
     insn->handler(cpu, insn);
     cpu->rip = cpu->next_rip;
     cpu->instructions++;
+    if (debug)
+        x86_debug_after(cpu, flags_before, rip_before);
+}
+
+/* While a breakpoint is armed, TF or RF is set or a debug trap waits. */
+static __attribute__((noinline)) void step_debug(struct x86_cpu *cpu)
+{
+    step(cpu, true);
+}
+
+/*
+ * NMI (SDM vol. 3, 6.7, 6.7.1): not masked by IF, held off by the MOV SS/STI
+ * shadow, and blocked from its delivery until the next IRET; one more NMI
+ * stays pending meanwhile. It ends HLT.
+ */
+static bool take_nmi(struct x86_cpu *cpu)
+{
+    if (cpu->nmi_blocked || cpu->interrupt_shadow ||
+        !__atomic_load_n(&cpu->nmi_pending, __ATOMIC_ACQUIRE))
+        return false;
+    __atomic_store_n(&cpu->nmi_pending, 0, __ATOMIC_SEQ_CST);
+    cpu->nmi_blocked = true;
+    cpu->halted = false;
+    cpu->event_class = X86_EVENT_BENIGN;
+    x86_interrupt(cpu, 2, X86_SOURCE_EXTERNAL, false, 0);
+    cpu->rip = cpu->next_rip;
+    cpu->event_class = X86_EVENT_NONE;
+    return true;
+}
+
+/* NMI first, then INTR (table 6-2); an NMI still waiting keeps the loop looking. */
+static void take_events(struct x86_cpu *cpu)
+{
+    if (take_nmi(cpu))
+        return;
+    x86_take_interrupt(cpu);
+    if (!cpu->nmi_blocked && __atomic_load_n(&cpu->nmi_pending, __ATOMIC_ACQUIRE))
+        x86_cpu_request_interrupt(cpu);
+}
+
+void x86_nmi_unblock(struct x86_cpu *cpu)
+{
+    if (!cpu->nmi_blocked)
+        return;
+    cpu->nmi_blocked = false;
+    if (__atomic_load_n(&cpu->nmi_pending, __ATOMIC_ACQUIRE))
+        x86_cpu_request_interrupt(cpu);
+}
+
+/*
+ * The loop proper. It is apart from x86_cpu_run so that sigsetjmp there does
+ * not make the compiler reload @cpu from the stack around every test here.
+ */
+static __attribute__((noinline)) enum x86_exit run_loop(struct x86_cpu *cpu)
+{
+    while (cpu->budget_left) {
+        if (__atomic_load_n(&cpu->stop_requested, __ATOMIC_ACQUIRE)) {
+            cpu->stop_requested = false;
+            return X86_EXIT_STOP;
+        }
+        if (__atomic_load_n(&cpu->interrupt_request, __ATOMIC_ACQUIRE))
+            take_events(cpu);
+        if (__builtin_expect(cpu->loop_attention, 0)) {
+            if (cpu->halted)
+                return X86_EXIT_HLT;
+            step_debug(cpu);
+        } else if (__builtin_expect(cpu->rflags & (X86_TF | X86_RF), 0)) {
+            step_debug(cpu);
+        } else {
+            step(cpu, false);
+        }
+        cpu->budget_left--;
+        if (cpu->exit_requested)
+            return cpu->exit_request;
+    }
+    return X86_EXIT_BUDGET;
 }
 
 /*
@@ -315,15 +388,19 @@ static void step(struct x86_cpu *cpu)
  */
 enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
 {
+    enum x86_exit exit;
+
     cpu->budget_left = budget;
     cpu->exit_requested = false;
     if (sigsetjmp(cpu->fault, 0)) {
         cpu->insn = NULL;
         cpu->implicit_supervisor = false;
+        cpu->string_break = false;
         if (!cpu->system) {
             cpu->fault_armed = false;
             return X86_EXIT_EXCEPTION;
         }
+        x86_debug_before_exception(cpu);
         if (!x86_deliver_exception(cpu)) {
             cpu->fault_armed = false;
             cpu->event_class = X86_EVENT_NONE;
@@ -333,26 +410,7 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
             cpu->budget_left--;
     }
     cpu->fault_armed = true;
-    while (cpu->budget_left) {
-        if (__atomic_load_n(&cpu->stop_requested, __ATOMIC_ACQUIRE)) {
-            cpu->stop_requested = false;
-            cpu->fault_armed = false;
-            return X86_EXIT_STOP;
-        }
-        if (__atomic_load_n(&cpu->interrupt_request, __ATOMIC_ACQUIRE))
-            x86_take_interrupt(cpu);
-        if (cpu->halted) {
-            cpu->fault_armed = false;
-            return X86_EXIT_HLT;
-        }
-        cpu->exception_has_error = false;
-        step(cpu);
-        cpu->budget_left--;
-        if (cpu->exit_requested) {
-            cpu->fault_armed = false;
-            return cpu->exit_request;
-        }
-    }
+    exit = run_loop(cpu);
     cpu->fault_armed = false;
-    return X86_EXIT_BUDGET;
+    return exit;
 }

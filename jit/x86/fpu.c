@@ -13,7 +13,10 @@
  * x87 instructions: CR0.EM or CR0.TS gives #NM (SDM vol. 3, 2.5, table
  * 2-2); a waiting instruction with an unmasked exception pending 
  * gives #MF. Pending means an exception flag is set whose mask is clear,
- * whatever FSW.ES says (FXRSTOR and FLDENV can load any combination). FIXME: with CR0.NE clear a PC signals FERR# as IRQ 13 instead.
+ * whatever FSW.ES says (FXRSTOR and FLDENV can load any combination).
+ * The x87 handlers pass @waiting false and do the wait themselves, FERR#
+ * with CR0.NE clear included (ops-x87.c). FIXME: MMX instructions raise
+ * #MF whatever CR0.NE says.
  */
 void x86_fpu_check_x87(struct x86_cpu *cpu, bool waiting)
 {
@@ -122,14 +125,10 @@ void x86_fpu_to_fxsave(const struct x86_fpu *fpu, uint8_t *image, bool wide,
     memcpy(image + 160, fpu->xmm, 16 * xmm_count);
 }
 
-bool x86_fpu_from_fxsave(struct x86_fpu *fpu, const uint8_t *image, bool wide,
-                         unsigned xmm_count)
+void x86_fpu_x87_from_image(struct x86_fpu *fpu, const uint8_t *image, bool wide)
 {
-    uint32_t mxcsr = get32(image + 24);
     unsigned top;
 
-    if (mxcsr & ~X86_MXCSR_MASK)
-        return false;
     fpu->fcw = x86_fpu_fcw(get16(image + 0));
     fpu->fsw = get16(image + 2);
     /* ES and B follow the unmasked exception flags (8.1.3.2). */
@@ -148,12 +147,29 @@ bool x86_fpu_from_fxsave(struct x86_fpu *fpu, const uint8_t *image, bool wide,
         fpu->fdp = get32(image + 16);
         fpu->fds = get16(image + 20);
     }
-    fpu->mxcsr = mxcsr;
     top = (fpu->fsw >> 11) & 7;
     for (unsigned i = 0; i < 8; i++)
         memcpy(fpu->st[(top + i) & 7], image + 32 + 16 * i, 10);
+}
+
+bool x86_fpu_from_fxsave(struct x86_fpu *fpu, const uint8_t *image, bool wide,
+                         unsigned xmm_count)
+{
+    uint32_t mxcsr = get32(image + 24);
+
+    if (mxcsr & ~X86_MXCSR_MASK)
+        return false;
+    x86_fpu_x87_from_image(fpu, image, wide);
+    fpu->mxcsr = mxcsr;
     memcpy(fpu->xmm, image + 160, 16 * xmm_count);
     return true;
+}
+
+/* The x87 state component's initial configuration (SDM vol. 1, 13.6). */
+void x86_fpu_x87_init(struct x86_fpu *fpu)
+{
+    x86_fpu_finit(fpu);
+    memset(fpu->st, 0, sizeof(fpu->st));
 }
 
 void x86_fpu_read_bytes(struct x86_cpu *cpu, const struct x86_insn *insn,
@@ -220,9 +236,9 @@ static void fxrstor(struct x86_cpu *cpu, const struct x86_insn *insn, uint64_t o
 }
 
 /*
- * 0F AE: /0 FXSAVE, /1 FXRSTOR, /2 LDMXCSR, /3 STMXCSR with memory; with a
- * register /5 LFENCE, /6 MFENCE, /7 SFENCE; /7 with memory CLFLUSH. XSAVE
- * (/4-/6 with memory) is not advertised and raises #UD.
+ * 0F AE: /0 FXSAVE, /1 FXRSTOR, /2 LDMXCSR, /3 STMXCSR, /4 XSAVE, /5 XRSTOR,
+ * /6 XSAVEOPT (xsave.c) with memory; with a register /5 LFENCE, /6 MFENCE,
+ * /7 SFENCE; /7 with memory CLFLUSH.
  */
 void x86_op_fxsave_group(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
@@ -262,6 +278,11 @@ void x86_op_fxsave_group(struct x86_cpu *cpu, const struct x86_insn *insn)
     case 3:
         x86_fpu_check_sse(cpu);
         x86_mem_write(cpu, insn->seg, offset, 4, cpu->fpu.mxcsr);
+        break;
+    case 4:
+    case 5:
+    case 6:
+        x86_xsave_group15(cpu, insn, offset);
         break;
     case 7:
         /* CLFLUSH: a byte read's checks, nothing cached to flush. */

@@ -78,6 +78,10 @@ void x86_fpu_to_fxsave(const struct x86_fpu *fpu, uint8_t *image, bool wide,
                        unsigned xmm_count);
 bool x86_fpu_from_fxsave(struct x86_fpu *fpu, const uint8_t *image, bool wide,
                          unsigned xmm_count);
+/* The x87 fields of an FXSAVE image (bytes 0-23 and 32-159; MXCSR apart). */
+void x86_fpu_x87_from_image(struct x86_fpu *fpu, const uint8_t *image, bool wide);
+/* x87 state in its initial configuration: FNINIT and ST0-ST7 zero (13.6). */
+void x86_fpu_x87_init(struct x86_fpu *fpu);
 
 /* Memory helpers for operands longer than 8 bytes. */
 void x86_fpu_read_bytes(struct x86_cpu *cpu, const struct x86_insn *insn,
@@ -118,6 +122,32 @@ static inline uint64_t x86_fpu_mmx_read(const struct x86_fpu *fpu, unsigned reg)
         value |= (uint64_t)fpu->st[reg & 7][i] << (8 * i);
     return value;
 }
+
+/*
+ * The XSAVE feature set (xsave.c, SDM vol. 1, ch. 13): the state components
+ * XCR0 can enable here are x87 (bit 0) and SSE (bit 1); AVX and later are
+ * not implemented. Without the host FPU there is no x87/SSE, so no XSAVE.
+ */
+#define X86_XCR0_X87 1ull
+#define X86_XCR0_SSE 2ull
+#define X86_XCR0_SUPPORTED (X86_HOST_FP ? X86_XCR0_X87 | X86_XCR0_SSE : 0)
+/* Bytes of an XSAVE area for x87 and SSE: legacy region and header. */
+#define X86_XSAVE_AREA 576u
+
+/* XINUSE (13.6): bit i clear only while component i is in its initial
+ * configuration. */
+uint64_t x86_xsave_inuse(const struct x86_fpu *fpu);
+/* 0F AE /4 XSAVE, /5 XRSTOR, /6 XSAVEOPT with memory at @offset. */
+void x86_xsave_group15(struct x86_cpu *cpu, const struct x86_insn *insn,
+                       uint64_t offset);
+/* 0F C7 /4: XSAVEC. */
+void x86_op_xsavec(struct x86_cpu *cpu, const struct x86_insn *insn);
+/* 0F 01 D0 XGETBV, 0F 01 D1 XSETBV. */
+void x86_op_xgetbv_xsetbv(struct x86_cpu *cpu, const struct x86_insn *insn);
+/* The x87/SSE part of struct x86_cpu_state: the XSAVE area in the standard
+ * format and XCR0. */
+void x86_xsave_to_state(const struct x86_cpu *cpu, struct x86_cpu_state *state);
+void x86_xsave_from_state(struct x86_cpu *cpu, const struct x86_cpu_state *state);
 
 /* Run the stub @bytes over @ctx under the guest MXCSR; with @fp, merge the
  * raised MXCSR flags and raise #XM/#UD for unmasked ones (ops-sse.c). */

@@ -8,7 +8,9 @@
 
 /* uint64_t x86_host_x87(uint8_t *image, void *memory, const void *stub,
  *                       uint64_t rflags): @rflags (arithmetic flags) are
- * loaded for FCMOVcc. */
+ * loaded for FCMOVcc. The image's FCW may leave exceptions unmasked: the
+ * stub then only sets ES, and the host's #MF never comes, as FNSAVE does
+ * not wait and reinitializes the x87 (no FP instruction runs in between). */
         .globl  x86_host_x87
         .type   x86_host_x87, @function
 x86_host_x87:

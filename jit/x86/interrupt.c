@@ -90,8 +90,10 @@ static void protected_mode_interrupt(struct x86_cpu *cpu, unsigned vector,
         x86_raise_error(cpu, X86_EXC_GP, idt_error(vector, false));
     if (!(gate & (1ull << 47)))
         x86_raise_error(cpu, X86_EXC_NP, idt_error(vector, ext));
-    if (type == 0x5)    /* FIXME: task gates (SDM vol. 3, 7.3) */
-        x86_raise_error(cpu, X86_EXC_GP, idt_error(vector, ext));
+    if (type == 0x5) {  /* a task gate: switch tasks (7.3; 6.12.2) */
+        x86_task_gate_interrupt(cpu, gate, ext, back, has_error, error_code);
+        return;
+    }
     size = long_mode ? 8 : (type & 8) ? 4 : 2;
     if (long_mode) {
         high = x86_system_read(cpu, cpu->idt_base + vector * 16 + 8, 8);
@@ -256,6 +258,7 @@ void x86_iret(struct x86_cpu *cpu, unsigned opsize)
     uint16_t selector;
     struct x86_segment_cache cs, ss;
 
+    x86_nmi_unblock(cpu);
     if (cpu->mode == X86_MODE_REAL || (cpu->rflags & X86_VM)) {
         unsigned iopl = (cpu->rflags & X86_IOPL) >> 12;
 
@@ -281,8 +284,10 @@ void x86_iret(struct x86_cpu *cpu, unsigned opsize)
         cpu->next_rip = ip;
         return;
     }
-    if (cpu->rflags & X86_NT)       /* FIXME: return from a nested task (7.3) */
-        x86_raise_error(cpu, X86_EXC_GP, 0);
+    if (cpu->rflags & X86_NT) {     /* return from a nested task (7.4) */
+        x86_task_return(cpu);
+        return;
+    }
     ip = x86_stack_read(cpu, 0, opsize);
     selector = x86_stack_read(cpu, opsize, 2);
     flags = x86_stack_read(cpu, 2 * opsize, opsize);

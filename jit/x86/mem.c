@@ -42,8 +42,43 @@ unsigned x86_cpl(const struct x86_cpu *cpu)
     return cpu->seg[X86_CS].selector & 3;
 }
 
-/* Host loads and stores of 1, 2, 4 or 8 bytes with fixed-size moves: a
- * variable-size memcpy into a wider variable stalls store forwarding. */
+/*
+ * Host loads and stores of 1, 2, 4 or 8 bytes with fixed-size moves: a
+ * variable-size memcpy into a wider variable stalls store forwarding.
+ * On x86 hosts each is one host access, in program order (volatile), so
+ * another vCPU never sees a torn aligned store (SDM vol. 3, 8.1.1) and
+ * plain accesses keep the host's TSO ordering (8.2.2).
+ */
+#if defined(__x86_64__) || defined(__i386__)
+typedef uint16_t __attribute__((aligned(1), may_alias)) host_u16;
+typedef uint32_t __attribute__((aligned(1), may_alias)) host_u32;
+typedef uint64_t __attribute__((aligned(1), may_alias)) host_u64;
+
+static inline uint64_t host_load(const uint8_t *host, unsigned size)
+{
+    uint64_t v64 = 0;
+
+    switch (size) {
+    case 1: return *(const volatile uint8_t *)host;
+    case 2: return *(const volatile host_u16 *)host;
+    case 4: return *(const volatile host_u32 *)host;
+    case 8: return *(const volatile host_u64 *)host;
+    default: memcpy(&v64, host, size); return v64;
+    }
+}
+
+static inline void host_store(uint8_t *host, unsigned size, uint64_t value)
+{
+    switch (size) {
+    case 1: *(volatile uint8_t *)host = (uint8_t)value; break;
+    case 2: *(volatile host_u16 *)host = (uint16_t)value; break;
+    case 4: *(volatile host_u32 *)host = (uint32_t)value; break;
+    case 8: *(volatile host_u64 *)host = value; break;
+    default: memcpy(host, &value, size); break;
+    }
+}
+#else
+/* FIXME: other hosts may tear these (and order them weaker than x86). */
 static inline uint64_t host_load(const uint8_t *host, unsigned size)
 {
     uint16_t v16;
@@ -72,6 +107,7 @@ static inline void host_store(uint8_t *host, unsigned size, uint64_t value)
     default: memcpy(host, &value, size); break;
     }
 }
+#endif
 
 /* Physical accesses (page walks): RAM directly, anything else dispatched. */
 uint64_t x86_physical_read(struct x86_cpu *cpu, uint64_t physical, unsigned size)
@@ -92,11 +128,44 @@ void x86_physical_write(struct x86_cpu *cpu, uint64_t physical, unsigned size,
     uint8_t *host = r && r->kind == MEMORY_REGION_RAM
                   ? memory_map_host_pointer(cpu->memory, physical, size) : NULL;
 
-    x86_code_note_write(cpu, physical, size);
     if (host)
         host_store(host, size, value);
     else
         memory_map_dispatch_write(cpu->memory, physical, size, value & x86_mask(size));
+    x86_code_note_write(cpu, physical, size);
+}
+
+/*
+ * Locked compare-and-exchange of an entry in physical memory, for the page
+ * walk's accessed/dirty updates (SDM vol. 3, 8.1.2.1): false when it no
+ * longer holds @old. Device memory is read, compared and written.
+ */
+bool x86_physical_cmpxchg(struct x86_cpu *cpu, uint64_t physical, unsigned size,
+                          uint64_t old, uint64_t value)
+{
+    const struct memory_region *r = memory_map_lookup(cpu->memory, physical);
+    uint8_t *host = r && r->kind == MEMORY_REGION_RAM
+                  ? memory_map_host_pointer(cpu->memory, physical, size) : NULL;
+    uint32_t old32 = (uint32_t)old;
+    bool swapped;
+
+    if (!host || (size != 4 && size != 8) || ((uintptr_t)host & (size - 1))) {
+        if (x86_physical_read(cpu, physical, size) != (old & x86_mask(size)))
+            return false;
+        x86_physical_write(cpu, physical, size, value);
+        return true;
+    }
+    if (size == 4)
+        swapped = __atomic_compare_exchange_n((uint32_t *)(void *)host, &old32,
+                                              (uint32_t)value, false,
+                                              __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+    else
+        swapped = __atomic_compare_exchange_n((uint64_t *)(void *)host, &old, value,
+                                              false, __ATOMIC_SEQ_CST,
+                                              __ATOMIC_RELAXED);
+    if (swapped)
+        x86_code_note_write(cpu, physical, size);
+    return swapped;
 }
 
 uint64_t x86_effective_address(const struct x86_cpu *cpu,
@@ -227,6 +296,9 @@ static struct x86_tlb_entry *tlb_fill(struct x86_cpu *cpu, uint64_t linear,
     }
     if (!e->direct)
         e->tag_read = e->tag_write = e->tag_exec = ~0ull;
+    /* Data breakpoints: their pages are never cached, tlb_access checks them. */
+    if (__builtin_expect(cpu->debug.data, 0) && x86_debug_watches_page(cpu, page))
+        e->tag_read = e->tag_write = ~0ull;
     return e;
 }
 
@@ -236,8 +308,9 @@ static struct x86_tlb_entry *tlb_fill(struct x86_cpu *cpu, uint64_t linear,
  * entries filled by user accesses (user pages are open to the supervisor
  * for reads; writes were checked for the stricter user case).
  */
-static uint8_t *tlb_host(struct x86_cpu *cpu, uint64_t linear, enum x86_access access,
-                         uint64_t *physical)
+static inline uint8_t *tlb_access(struct x86_cpu *cpu, uint64_t linear,
+                                  enum x86_access access, uint64_t *physical,
+                                  unsigned size)
 {
     uint64_t page = linear & X86_PAGE_MASK;
     struct x86_tlb_entry *e = &cpu->tlb[(linear >> X86_PAGE_SHIFT) & (X86_TLB_SIZE - 1)];
@@ -246,16 +319,26 @@ static uint8_t *tlb_host(struct x86_cpu *cpu, uint64_t linear, enum x86_access a
     bool user = user_access(cpu);
 
     if (tag != (page | user) && (user || tag != (page | X86_TLB_USER) ||
-                                 (cpu->cr4 & (1ull << 20 | 1ull << 21))))
+                                 (cpu->cr4 & (1ull << 20 | 1ull << 21)))) {
         e = tlb_fill(cpu, linear, access, page | user);
+        /* A data access of @size bytes (0: none) that missed: breakpoints. */
+        if (size && __builtin_expect(cpu->debug.data, 0))
+            x86_debug_access(cpu, linear, size, access == X86_ACCESS_WRITE);
+    }
     *physical = e->physical + (linear & ~X86_PAGE_MASK);
     return e->direct ? (uint8_t *)(uintptr_t)(linear + e->addend) : NULL;
+}
+
+static uint8_t *tlb_host(struct x86_cpu *cpu, uint64_t linear, enum x86_access access,
+                         uint64_t *physical)
+{
+    return tlb_access(cpu, linear, access, physical, 0);
 }
 
 static uint64_t read_in_page(struct x86_cpu *cpu, uint64_t linear, unsigned size)
 {
     uint64_t physical, value = 0;
-    uint8_t *host = tlb_host(cpu, linear, X86_ACCESS_READ, &physical);
+    uint8_t *host = tlb_access(cpu, linear, X86_ACCESS_READ, &physical, size);
 
     if (host)
         return host_load(host, size);
@@ -267,13 +350,13 @@ static void write_in_page(struct x86_cpu *cpu, uint64_t linear, unsigned size,
                           uint64_t value)
 {
     uint64_t physical;
-    uint8_t *host = tlb_host(cpu, linear, X86_ACCESS_WRITE, &physical);
+    uint8_t *host = tlb_access(cpu, linear, X86_ACCESS_WRITE, &physical, size);
 
-    x86_code_note_write(cpu, physical, size);
     if (host)
         host_store(host, size, value);
     else
         memory_map_dispatch_write(cpu->memory, physical, size, value & x86_mask(size));
+    x86_code_note_write(cpu, physical, size);
 }
 
 static bool crosses_page(uint64_t linear, unsigned size)
@@ -377,6 +460,203 @@ void x86_mem_write(struct x86_cpu *cpu, unsigned seg, uint64_t offset,
                    unsigned size, uint64_t value)
 {
     x86_linear_write(cpu, linear_address(cpu, seg, offset, size, true), size, value);
+}
+
+/*
+ * Locked read-modify-write (SDM vol. 3, 8.1.2). In RAM within one page the
+ * write is one host compare-and-swap against what was read: naturally
+ * aligned operands directly, others within an aligned 8-byte word on that
+ * word, CMPXCHG16B's 16 bytes with the host's CMPXCHG16B. Anything else
+ * (split across pages or words, device memory) is rare and takes a global
+ * lock: atomic against other such operations, not against plain stores.
+ */
+static int split_lock;
+
+static void split_lock_take(void)
+{
+    while (__atomic_exchange_n(&split_lock, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&split_lock, __ATOMIC_RELAXED)) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+    }
+}
+
+static void split_lock_release(void)
+{
+    __atomic_store_n(&split_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Pick the host word of one compare-and-swap for @l's operand at @host. */
+static bool cas_setup(struct x86_locked *l, uint8_t *host)
+{
+    uintptr_t misalign = (uintptr_t)host & 7;
+
+    l->shift = 0;
+    if (l->size <= 8 && !((uintptr_t)host & (l->size - 1))) {
+        l->cas = host;
+        l->cas_size = l->size;
+    } else if (l->size < 8 && misalign + l->size <= 8) {
+        l->cas = host - misalign;
+        l->cas_size = 8;
+        l->shift = 8 * (unsigned)misalign;
+#if defined(__x86_64__)
+    } else if (l->size == 16 && !((uintptr_t)host & 15)) {
+        l->cas = host;
+        l->cas_size = 16;
+#endif
+    } else {
+        return false;
+    }
+    return true;
+}
+
+#if defined(__x86_64__)
+struct host_pair { uint64_t q[2]; };
+
+static bool host_cas16(uint8_t *host, const uint64_t old[2], const uint64_t value[2])
+{
+    uint64_t low = old[0], high = old[1];
+    bool equal;
+
+    __asm__ volatile("lock cmpxchg16b %1"
+                     : "=@ccz"(equal), "+m"(*(struct host_pair *)host),
+                       "+a"(low), "+d"(high)
+                     : "b"(value[0]), "c"(value[1])
+                     : "memory");
+    return equal;
+}
+#endif
+
+static bool host_cas(struct x86_locked *l, const uint64_t value[2])
+{
+    uint64_t mask = x86_mask(l->size) << l->shift;
+    uint64_t word = (l->container[0] & ~mask) | ((value[0] << l->shift) & mask);
+    uint8_t old8 = (uint8_t)l->container[0];
+    uint16_t old16 = (uint16_t)l->container[0];
+    uint32_t old32 = (uint32_t)l->container[0];
+    uint64_t old64 = l->container[0];
+
+    switch (l->cas_size) {
+    case 1:
+        return __atomic_compare_exchange_n(l->cas, &old8, (uint8_t)word, false,
+                                           __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+    case 2:
+        return __atomic_compare_exchange_n((uint16_t *)(void *)l->cas, &old16,
+                                           (uint16_t)word, false,
+                                           __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+    case 4:
+        return __atomic_compare_exchange_n((uint32_t *)(void *)l->cas, &old32,
+                                           (uint32_t)word, false,
+                                           __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+    case 8:
+        return __atomic_compare_exchange_n((uint64_t *)(void *)l->cas, &old64, word,
+                                           false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+#if defined(__x86_64__)
+    case 16:
+        return host_cas16(l->cas, l->container, value);
+#endif
+    default:
+        return false;
+    }
+}
+
+/* The operand through physical addresses (no faults: translated before). */
+static void locked_physical(struct x86_cpu *cpu, const struct x86_locked *l,
+                            uint64_t value[2], bool write)
+{
+    if (!write)
+        value[0] = value[1] = 0;
+    if (l->first == l->size) {
+        for (unsigned i = 0; i < l->size; i += 8) {
+            unsigned n = l->size - i < 8 ? l->size - i : 8;
+
+            if (write)
+                x86_physical_write(cpu, l->physical[0] + i, n, value[i / 8]);
+            else
+                value[i / 8] = x86_physical_read(cpu, l->physical[0] + i, n);
+        }
+        return;
+    }
+    for (unsigned i = 0; i < l->size; i++) {
+        uint64_t p = i < l->first ? l->physical[0] + i
+                                  : l->physical[1] + (i - l->first);
+
+        if (write)
+            x86_physical_write(cpu, p, 1, value[i / 8] >> (8 * (i % 8)));
+        else
+            value[i / 8] |= x86_physical_read(cpu, p, 1) << (8 * (i % 8));
+    }
+}
+
+uint64_t x86_locked_read(struct x86_cpu *cpu, unsigned seg, uint64_t offset,
+                         unsigned size, struct x86_locked *l)
+{
+    uint64_t linear = linear_address(cpu, seg, offset, size, true);
+    uint64_t second = linear, physical;
+    uint8_t *host, *host2;
+
+    l->size = size;
+    l->first = size;
+    l->cas = NULL;
+    if (__builtin_expect(cpu->debug.data, 0)) {
+        x86_debug_access(cpu, linear, size, false);
+        x86_debug_access(cpu, linear, size, true);
+    }
+    if (crosses_page(linear, size)) {
+        l->first = (unsigned)(X86_PAGE_SIZE - (linear & ~X86_PAGE_MASK));
+        second = wrap_linear(cpu, linear + l->first);
+    }
+    /* Read, then write permission: the faults of the unlocked form. */
+    tlb_host(cpu, linear, X86_ACCESS_READ, &physical);
+    tlb_host(cpu, second, X86_ACCESS_READ, &physical);
+    host = tlb_host(cpu, linear, X86_ACCESS_WRITE, &l->physical[0]);
+    host2 = tlb_host(cpu, second, X86_ACCESS_WRITE, &l->physical[1]);
+    l->ram = host && host2;
+    if (l->first == size && host && cas_setup(l, host)) {
+        if (l->cas_size == 16) {
+            l->container[0] = host_load(l->cas, 8);
+            l->container[1] = host_load(l->cas + 8, 8);
+            l->old[0] = l->container[0];
+            l->old[1] = l->container[1];
+        } else {
+            l->container[0] = host_load(l->cas, l->cas_size);
+            l->old[0] = (l->container[0] >> l->shift) & x86_mask(size);
+            l->old[1] = 0;
+        }
+        return l->old[0];
+    }
+    locked_physical(cpu, l, l->old, false);
+    return l->old[0];
+}
+
+bool x86_locked_write(struct x86_cpu *cpu, struct x86_locked *l, uint64_t low,
+                      uint64_t high)
+{
+    uint64_t value[2] = { low & x86_mask(l->size), l->size > 8 ? high : 0 };
+    uint64_t now[2];
+
+    if (l->cas) {
+        if (!host_cas(l, value))
+            return false;
+        x86_code_note_write(cpu, l->physical[0], l->size);
+        return true;
+    }
+    if (!l->ram) {              /* device memory: nothing to keep atomic */
+        locked_physical(cpu, l, value, true);
+        return true;
+    }
+    split_lock_take();
+    locked_physical(cpu, l, now, false);
+    if (now[0] != l->old[0] || now[1] != l->old[1]) {
+        split_lock_release();
+        return false;
+    }
+    locked_physical(cpu, l, value, true);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    split_lock_release();
+    return true;
 }
 
 unsigned x86_stack_width(const struct x86_cpu *cpu)

@@ -7,13 +7,15 @@
  */
 #include <string.h>
 
+#include "jit/x86/fpu.h"
 #include "jit/x86/ops.h"
 #include "jit/x86/system.h"
 
-/* CR4 bits this CPU implements (CPUID says so, see ops-misc.c). */
+/* CR4 bits this CPU implements (CPUID says so, see ops-misc.c); OSXSAVE
+ * with the XSAVE feature set (xsave.c). */
 #define CR4_SUPPORTED (X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE | \
                        X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | X86_CR4_OSFXSR | \
-                       X86_CR4_OSXMMEXCPT)
+                       X86_CR4_OSXMMEXCPT | (X86_XCR0_SUPPORTED ? X86_CR4_OSXSAVE : 0))
 #define EFER_SUPPORTED (X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE)
 #define PAT_RESET 0x0007040600070406ull     /* SDM vol. 3, 11.12.4 */
 /* MTRRCAP: 8 variable ranges, fixed ranges, write-combining (11.11.1). */

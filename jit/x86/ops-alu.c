@@ -6,6 +6,35 @@
 #include "jit/x86/alu.h"
 #include "jit/x86/ops.h"
 
+/* What a LOCK-prefixed read-modify-write of this file computes. */
+enum locked_op { LOCKED_ALU, LOCKED_INC, LOCKED_DEC, LOCKED_NOT, LOCKED_NEG };
+
+/*
+ * The LOCK forms (memory destination only, SDM vol. 2, "LOCK"): compute
+ * again from a new read until the store is atomic (ops.h, x86_locked_read).
+ * Kept apart so that the unlocked forms keep their short path.
+ */
+static void locked_rmw(struct x86_cpu *cpu, const struct x86_insn *insn,
+                       enum locked_op kind, enum x86_alu_op op, uint64_t b)
+{
+    unsigned size = insn->opsize;
+    uint64_t ea = x86_effective_address(cpu, insn), flags, a, r;
+    struct x86_locked l;
+
+    do {
+        flags = cpu->rflags;
+        a = x86_locked_read(cpu, insn->seg, ea, size, &l);
+        switch (kind) {
+        case LOCKED_ALU: r = x86_alu(op, size, a, b, &flags); break;
+        case LOCKED_INC: r = x86_alu_inc(size, a, &flags); break;
+        case LOCKED_DEC: r = x86_alu_dec(size, a, &flags); break;
+        case LOCKED_NOT: r = ~a; break;
+        default: r = x86_alu_neg(size, a, &flags); break;
+        }
+    } while (!x86_locked_write(cpu, &l, r, 0));
+    cpu->rflags = flags;
+}
+
 /* 00-3F: op Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev / AL,Ib / rAX,Iz. */
 void x86_op_alu(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
@@ -16,6 +45,11 @@ void x86_op_alu(struct x86_cpu *cpu, const struct x86_insn *insn)
     switch (form) {
     case 0:
     case 1:
+        if (insn->lock) {
+            locked_rmw(cpu, insn, LOCKED_ALU, op,
+                       x86_reg_read(cpu, insn, insn->reg, size));
+            return;
+        }
         a = x86_rm_read(cpu, insn, size);
         b = x86_reg_read(cpu, insn, insn->reg, size);
         r = x86_alu(op, size, a, b, &flags);
@@ -45,9 +79,13 @@ void x86_op_alu_imm(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     enum x86_alu_op op = x86_modrm_op(insn);
     unsigned size = insn->opsize;
-    uint64_t flags = cpu->rflags;
-    uint64_t r = x86_alu(op, size, x86_rm_read(cpu, insn, size), insn->imm, &flags);
+    uint64_t flags = cpu->rflags, r;
 
+    if (insn->lock) {
+        locked_rmw(cpu, insn, LOCKED_ALU, op, insn->imm);
+        return;
+    }
+    r = x86_alu(op, size, x86_rm_read(cpu, insn, size), insn->imm, &flags);
     if (op != X86_ALU_CMP)
         x86_rm_write(cpu, insn, size, r);
     cpu->rflags = flags;
@@ -84,6 +122,9 @@ void x86_op_inc_dec(struct x86_cpu *cpu, const struct x86_insn *insn)
 
         r = insn->opcode & 8 ? x86_alu_dec(size, a, &flags) : x86_alu_inc(size, a, &flags);
         x86_reg_write(cpu, insn, reg, size, r);
+    } else if (insn->lock) {
+        locked_rmw(cpu, insn, x86_modrm_op(insn) ? LOCKED_DEC : LOCKED_INC, 0, 0);
+        return;
     } else {
         uint64_t a = x86_rm_read(cpu, insn, size);
 
@@ -95,14 +136,22 @@ void x86_op_inc_dec(struct x86_cpu *cpu, const struct x86_insn *insn)
 
 void x86_op_not(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
+    if (insn->lock) {
+        locked_rmw(cpu, insn, LOCKED_NOT, 0, 0);
+        return;
+    }
     x86_rm_write(cpu, insn, insn->opsize, ~x86_rm_read(cpu, insn, insn->opsize));
 }
 
 void x86_op_neg(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
-    uint64_t flags = cpu->rflags;
-    uint64_t r = x86_alu_neg(insn->opsize, x86_rm_read(cpu, insn, insn->opsize), &flags);
+    uint64_t flags = cpu->rflags, r;
 
+    if (insn->lock) {
+        locked_rmw(cpu, insn, LOCKED_NEG, 0, 0);
+        return;
+    }
+    r = x86_alu_neg(insn->opsize, x86_rm_read(cpu, insn, insn->opsize), &flags);
     x86_rm_write(cpu, insn, insn->opsize, r);
     cpu->rflags = flags;
 }

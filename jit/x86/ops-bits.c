@@ -67,11 +67,21 @@ void x86_op_bt(struct x86_cpu *cpu, const struct x86_insn *insn)
             ea = (ea + (uint64_t)((offset >> shift) * (int64_t)size)) &
                  x86_mask(insn->addrsize);
         }
-        value = x86_mem_read(cpu, insn->seg, ea, size);
-        r = action == 1 ? value | mask : action == 2 ? value & ~mask :
-            action == 3 ? value ^ mask : value;
-        if (action)
-            x86_mem_write(cpu, insn->seg, ea, size, r);
+        if (insn->lock && action) {    /* LOCK BTS, BTR, BTC */
+            struct x86_locked l;
+
+            do {
+                value = x86_locked_read(cpu, insn->seg, ea, size, &l);
+                r = action == 1 ? value | mask : action == 2 ? value & ~mask :
+                    value ^ mask;
+            } while (!x86_locked_write(cpu, &l, r, 0));
+        } else {
+            value = x86_mem_read(cpu, insn->seg, ea, size);
+            r = action == 1 ? value | mask : action == 2 ? value & ~mask :
+                action == 3 ? value ^ mask : value;
+            if (action)
+                x86_mem_write(cpu, insn->seg, ea, size, r);
+        }
     } else {
         value = x86_reg_read(cpu, insn, insn->rm, size);
         r = action == 1 ? value | mask : action == 2 ? value & ~mask :

@@ -112,14 +112,16 @@ void x86_op_lea(struct x86_cpu *cpu, const struct x86_insn *insn)
     x86_reg_write(cpu, insn, insn->reg, insn->opsize, x86_effective_address(cpu, insn));
 }
 
-/* 86/87 (LOCK implied with memory). */
+/* 86/87 (LOCK implied with memory, SDM vol. 3, 8.1.2.1). */
 void x86_op_xchg(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     unsigned size = insn->opsize;
-    uint64_t a = x86_rm_read(cpu, insn, size);
-    uint64_t b = x86_reg_read(cpu, insn, insn->reg, size);
+    uint64_t b = x86_reg_read(cpu, insn, insn->reg, size), a;
+    struct x86_locked l;
 
-    x86_rm_write(cpu, insn, size, b);
+    do {
+        a = x86_rmw_read(cpu, insn, size, true, &l);
+    } while (!x86_rmw_write(cpu, insn, size, &l, b));
     x86_reg_write(cpu, insn, insn->reg, size, a);
 }
 
@@ -141,14 +143,20 @@ void x86_op_xchg_ax(struct x86_cpu *cpu, const struct x86_insn *insn)
 void x86_op_xadd(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     unsigned size = insn->opsize;
-    uint64_t dest = x86_rm_read(cpu, insn, size), flags = cpu->rflags;
-    uint64_t src = x86_reg_read(cpu, insn, insn->reg, size);
-    uint64_t sum = x86_alu(X86_ALU_ADD, size, dest, src, &flags);
+    uint64_t src = x86_reg_read(cpu, insn, insn->reg, size), dest, flags, sum;
+    struct x86_locked l;
 
     if (insn->has_mem) {
-        x86_rm_write(cpu, insn, size, sum);
+        do {
+            flags = cpu->rflags;
+            dest = x86_rmw_read(cpu, insn, size, insn->lock, &l);
+            sum = x86_alu(X86_ALU_ADD, size, dest, src, &flags);
+        } while (!x86_rmw_write(cpu, insn, size, &l, sum));
         x86_reg_write(cpu, insn, insn->reg, size, dest);
     } else {
+        flags = cpu->rflags;
+        dest = x86_rm_read(cpu, insn, size);
+        sum = x86_alu(X86_ALU_ADD, size, dest, src, &flags);
         x86_reg_write(cpu, insn, insn->reg, size, dest);
         x86_rm_write(cpu, insn, size, sum);
     }
@@ -158,23 +166,53 @@ void x86_op_xadd(struct x86_cpu *cpu, const struct x86_insn *insn)
 /*
  * 0F B0/B1: compare the accumulator with DEST; equal: DEST = SRC, else the
  * accumulator = DEST. A memory DEST is written either way (SDM: "the
- * destination operand is written back if the comparison fails").
+ * destination operand is written back if the comparison fails"); with LOCK
+ * that write-back is atomic too, so the accumulator gets a value memory
+ * held when the instruction took effect.
  */
 void x86_op_cmpxchg(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     unsigned size = insn->opsize;
-    uint64_t dest = x86_rm_read(cpu, insn, size), flags = cpu->rflags;
     uint64_t acc = x86_reg_read(cpu, insn, X86_RAX, size);
+    uint64_t src = x86_reg_read(cpu, insn, insn->reg, size), dest, flags;
+    struct x86_locked l;
 
-    x86_alu(X86_ALU_CMP, size, acc, dest, &flags);
-    if (flags & X86_ZF) {
-        x86_rm_write(cpu, insn, size, x86_reg_read(cpu, insn, insn->reg, size));
-    } else {
-        if (insn->has_mem)
-            x86_rm_write(cpu, insn, size, dest);
+    do {
+        flags = cpu->rflags;
+        dest = x86_rmw_read(cpu, insn, size, insn->lock, &l);
+        x86_alu(X86_ALU_CMP, size, acc, dest, &flags);
+    } while ((insn->has_mem || (flags & X86_ZF)) &&
+             !x86_rmw_write(cpu, insn, size, &l, flags & X86_ZF ? src : dest));
+    if (!(flags & X86_ZF))
         x86_reg_write(cpu, insn, X86_RAX, size, dest);
-    }
     cpu->rflags = flags;
+}
+
+/* LOCK CMPXCHG8B/16B: one locked access of 2 * @half bytes. */
+static bool compare_exchange_locked(struct x86_cpu *cpu, const struct x86_insn *insn,
+                                    uint64_t ea, unsigned half, uint64_t *mlow,
+                                    uint64_t *mhigh)
+{
+    uint64_t alow = cpu->gpr[X86_RAX] & x86_mask(half);
+    uint64_t ahigh = cpu->gpr[X86_RDX] & x86_mask(half);
+    uint64_t low = cpu->gpr[X86_RBX] & x86_mask(half);
+    uint64_t high = cpu->gpr[X86_RCX] & x86_mask(half);
+    struct x86_locked l;
+    bool equal, stored;
+
+    do {
+        uint64_t v = x86_locked_read(cpu, insn->seg, ea, 2 * half, &l);
+
+        *mlow = half == 8 ? v : (uint32_t)v;
+        *mhigh = half == 8 ? l.old[1] : v >> 32;
+        equal = *mlow == alow && *mhigh == ahigh;
+        if (half == 8)
+            stored = x86_locked_write(cpu, &l, equal ? low : *mlow,
+                                      equal ? high : *mhigh);
+        else
+            stored = x86_locked_write(cpu, &l, equal ? low | high << 32 : v, 0);
+    } while (!stored);
+    return equal;
 }
 
 /* 0F C7 /1: CMPXCHG8B m64, or CMPXCHG16B m128 with REX.W (16-byte aligned). */
@@ -191,6 +229,15 @@ void x86_op_group9(struct x86_cpu *cpu, const struct x86_insn *insn)
      * (SDM vol. 2A, CMPXCHG8B/CMPXCHG16B); 64-bit mode ignores most bases. */
     if (half == 8 && (ea + base) % 16)
         x86_raise_error(cpu, X86_EXC_GP, 0);
+    if (insn->lock) {
+        equal = compare_exchange_locked(cpu, insn, ea, half, &mlow, &mhigh);
+        if (!equal) {
+            cpu->gpr[X86_RAX] = mlow;
+            cpu->gpr[X86_RDX] = mhigh;
+        }
+        cpu->rflags = (cpu->rflags & ~X86_ZF) | (equal ? X86_ZF : 0);
+        return;
+    }
     mlow = x86_mem_read(cpu, insn->seg, ea, half);
     mhigh = x86_mem_read(cpu, insn->seg, (ea + half) & x86_mask(insn->addrsize), half);
     alow = cpu->gpr[X86_RAX] & x86_mask(half);

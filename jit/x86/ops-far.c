@@ -92,7 +92,7 @@ void x86_op_far_return(struct x86_cpu *cpu, const struct x86_insn *insn)
     x86_far_return(cpu, insn->opsize, insn->opcode == 0xca ? insn->imm : 0);
 }
 
-/* CF: IRET/IRETD/IRETQ. NMI unblocking is the accelerator's business. */
+/* CF: IRET/IRETD/IRETQ (x86_iret unblocks NMIs, returns from nested tasks). */
 void x86_op_iret(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     x86_iret(cpu, insn->opsize);

@@ -93,7 +93,7 @@ void x86_op_ins_outs(struct x86_cpu *cpu, const struct x86_insn *insn)
         x86_reg_write(cpu, insn, X86_RCX, asize, cpu->gpr[X86_RCX] - 1);
         if ((cpu->gpr[X86_RCX] & amask) == 0)
             return;
-        if (n >= X86_STRING_BATCH || cpu->stop_requested) {
+        if (n >= X86_STRING_BATCH || cpu->stop_requested || cpu->string_break) {
             cpu->next_rip = cpu->rip;
             return;
         }

@@ -86,12 +86,18 @@ static bool apic_enabled(struct x86_cpu *cpu)
  *   leaf 1 EDX: FPU, DE, PSE, TSC, MSR, PAE, CX8, APIC (when enabled), SEP,
  *     MTRR, PGE, CMOV, PAT, PSE-36, CLFSH, MMX, FXSR, SSE, SSE2 (x87 and SSE
  *     only on x86-64 hosts, whose FPU computes them); ECX: CX16, MOVBE, POPCNT,
- *     and on x86-64 hosts SSE3, SSSE3, SSE4.1, SSE4.2 (ops-sse4.c);
+ *     and on x86-64 hosts SSE3, SSSE3, SSE4.1, SSE4.2 (ops-sse4.c), XSAVE
+ *     and OSXSAVE (= CR4.OSXSAVE);
+ *   leaf 0DH (x86-64 hosts, xsave.c): XCR0 can enable x87 and SSE, whose
+ *     area is 576 bytes (legacy region and header, standard or compacted);
+ *     sub-leaf 1: XSAVEOPT, XSAVEC, XGETBV with ECX = 1; no XSAVES, no
+ *     supervisor components; sub-leaves 2 and up (AVX...) all zero;
  *   leaf 8000_0001 EDX: SYSCALL, NX, RDTSCP, LM; ECX: LAHF/SAHF in 64-bit
  *     mode, LZCNT (ABM);
  *   leaf 8000_0008: 40 physical and 48 linear address bits.
  * TZCNT works (F3 0F BC) but BMI1 is not advertised until ANDN, BEXTR,
- * BLSI... (VEX) exist. FIXME: PCLMULQDQ, AES-NI, XSAVE/AVX, as they land.
+ * BLSI... (VEX) exist. Leaves 2 to 0CH are all zero. FIXME: PCLMULQDQ,
+ * AES-NI, AVX, as they land.
  */
 void x86_op_cpuid(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
@@ -99,7 +105,7 @@ void x86_op_cpuid(struct x86_cpu *cpu, const struct x86_insn *insn)
 
     switch (leaf) {
     case 0:
-        a = 1;
+        a = 0xd;
         vendor("MimicSoftCPU", &b, &c, &d);
         break;
     case 1:
@@ -114,6 +120,20 @@ void x86_op_cpuid(struct x86_cpu *cpu, const struct x86_insn *insn)
         if (X86_HOST_FP) {
             d |= 1u << 0 | 1u << 23 | 1u << 24 | 1u << 25 | 1u << 26;
             c |= 1u << 0 | 1u << 9 | 1u << 19 | 1u << 20;  /* SSE3 SSSE3 SSE4.1/4.2 */
+            c |= 1u << 26;                                  /* XSAVE */
+            if (cpu->cr4 & X86_CR4_OSXSAVE)
+                c |= 1u << 27;
+        }
+        break;
+    case 0xd:
+        if (!X86_XCR0_SUPPORTED)
+            break;
+        if ((uint32_t)cpu->gpr[X86_RCX] == 0) {
+            a = (uint32_t)X86_XCR0_SUPPORTED;
+            b = c = X86_XSAVE_AREA;     /* for XCR0, for all of it */
+        } else if ((uint32_t)cpu->gpr[X86_RCX] == 1) {
+            a = 1u << 0 | 1u << 1 | 1u << 2;
+            b = X86_XSAVE_AREA;         /* compacted, XCR0 | IA32_XSS */
         }
         break;
     case 0x80000000:

@@ -78,7 +78,7 @@ static void string_loop(struct x86_cpu *cpu, const struct x86_insn *insn,
             return;
         if (compares && insn->rep == X86_REP_NE && (cpu->rflags & X86_ZF))
             return;
-        if (n >= X86_STRING_BATCH || cpu->stop_requested) {
+        if (n >= X86_STRING_BATCH || cpu->stop_requested || cpu->string_break) {
             cpu->next_rip = cpu->rip;
             return;
         }

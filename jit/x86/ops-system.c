@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * System instructions: MOV to/from control and debug registers, RDMSR,
+ * System instructions: MOV to/from control registers (MOV DR: debug.c), RDMSR,
  * WRMSR, CLTS, INVD, WBINVD, groups 6 and 7 (LLDT, LTR, SLDT, STR, VERR,
- * VERW, LGDT, LIDT, SGDT, SIDT, SMSW, LMSW, INVLPG, SWAPGS, RDTSCP), LAR,
- * LSL, ARPL, group 15 fences and CLFLUSH (Intel SDM vol. 2; vol. 3, 2.4-2.8).
+ * VERW, LGDT, LIDT, SGDT, SIDT, SMSW, LMSW, INVLPG, SWAPGS, RDTSCP; XGETBV
+ * and XSETBV are in xsave.c), LAR, LSL, ARPL, group 15 fences and CLFLUSH
+ * (Intel SDM vol. 2; vol. 3, 2.4-2.8).
  */
+#include "jit/x86/fpu.h"
 #include "jit/x86/ops.h"
 #include "jit/x86/system.h"
 
@@ -60,35 +62,7 @@ void x86_op_mov_cr(struct x86_cpu *cpu, const struct x86_insn *insn)
     }
 }
 
-/* 0F 21, 0F 23: MOV r, DRn / MOV DRn, r (SDM vol. 3, 17.2). */
-void x86_op_mov_dr(struct x86_cpu *cpu, const struct x86_insn *insn)
-{
-    unsigned size = x86_long64(cpu) ? 8 : 4, dr = insn->reg;
-    uint64_t v;
-
-    if (dr > 7)
-        x86_raise(cpu, X86_EXC_UD);
-    require_cpl0(cpu);
-    if (dr == 4 || dr == 5) {
-        if (cpu->cr4 & X86_CR4_DE)
-            x86_raise(cpu, X86_EXC_UD);
-        dr += 2;
-    }
-    if (insn->opcode == 0x21) {
-        v = cpu->dr[dr];
-        if (dr == 6)
-            v |= 0xffff0ff0;
-        else if (dr == 7)
-            v |= 0x400;
-        x86_reg_write(cpu, insn, insn->rm, size, v);
-        return;
-    }
-    v = cpu->gpr[insn->rm] & x86_mask(size);
-    if ((dr == 6 || dr == 7) && (v >> 32))
-        x86_raise_error(cpu, X86_EXC_GP, 0);
-    /* FIXME: breakpoints in DR0-3/DR7 are stored, not triggered. */
-    cpu->dr[dr] = v;
-}
+/* MOV DRn is in debug.c with the breakpoints. */
 
 /* 0F 30 WRMSR, 0F 32 RDMSR: ECX selects, EDX:EAX holds; #GP for unknown MSRs. */
 void x86_op_msr(struct x86_cpu *cpu, const struct x86_insn *insn)
@@ -269,6 +243,10 @@ void x86_op_group7(struct x86_cpu *cpu, const struct x86_insn *insn)
             cpu->gpr[X86_RAX] = (uint32_t)tsc;
             cpu->gpr[X86_RDX] = tsc >> 32;
             cpu->gpr[X86_RCX] = (uint32_t)cpu->msr.tsc_aux;
+            return;
+        }
+        if (op == 2 && rm < 2) {            /* XGETBV, XSETBV (xsave.c) */
+            x86_op_xgetbv_xsetbv(cpu, insn);
             return;
         }
         if (op == 4) {                      /* SMSW r */

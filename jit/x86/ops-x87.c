@@ -4,10 +4,10 @@
  * opcode map tables A-7 to A-22). Control and environment instructions are
  * written here; the arithmetic of every other form is done by the host's
  * x87 unit running the same instruction on a copy of the guest's register
- * stack with the guest's FCW (rounding and precision control) and all
- * exceptions masked, after which unmasked exceptions are applied here, so
- * results are bit-exact with the 80-bit hardware including transcendental
- * functions (those are as precise as the host's FSIN, FPATAN... are).
+ * stack with the guest's FCW (rounding and precision control, exception
+ * masks), so results, unmasked-exception responses included, are bit-exact
+ * with the 80-bit hardware, transcendental functions too (those are as
+ * precise as the host's FSIN, FPATAN... are).
  */
 #include "jit/x86/fpu.h"
 
@@ -88,7 +88,15 @@ static void record_last(struct x86_cpu *cpu, const struct x86_insn *insn, uint64
 
 #if X86_HOST_FP
 /*
- * Run the instruction on the host. @buffer holds a loaded operand or
+ * Run the instruction on the host with the guest's FCW, exception masks
+ * included: the host x87 then applies the unmasked responses itself (SDM
+ * vol. 1, 4.9.2, 8.5): for invalid operation, denormal operand and
+ * divide-by-zero the destination and the stack are kept; for overflow and
+ * underflow a register destination gets the result with its exponent
+ * rebiased by 24576 and a memory destination nothing; for precision the
+ * result is stored. ES is set, and #MF waits for the next waiting
+ * instruction, which the host never reaches: x86_host_x87 saves the state
+ * with FNSAVE, which does not wait. @buffer holds a loaded operand or
  * receives a stored one (@store bytes are then written to @offset).
  */
 static void run_on_host(struct x86_cpu *cpu, const struct x86_insn *insn,
@@ -98,12 +106,14 @@ static void run_on_host(struct x86_cpu *cpu, const struct x86_insn *insn,
     uint8_t image[108] = { 0 };
     uint8_t bytes[2] = { insn->opcode, insn->modrm };
     unsigned top = (f->fsw >> 11) & 7;
-    uint16_t fsw, tags = x86_fpu_full_tags(f), raised, unmasked;
+    uint16_t fsw, tags = x86_fpu_full_tags(f);
     uint64_t host_flags;
 
     if (insn->has_mem)
         bytes[1] = (uint8_t)((insn->modrm & 0x38) | 7);     /* [rdi] */
-    memcpy(image + 0, &(uint16_t){ f->fcw | 0x3f }, 2);
+    memcpy(image + 0, &f->fcw, 2);
+    /* Flags cleared: the host reports what this instruction raises, and
+     * nothing is pending when it starts. */
     memcpy(image + 4, &(uint16_t){ f->fsw & ~(0x7f | X86_FSW_ES | X86_FSW_B) }, 2);
     memcpy(image + 8, &tags, 2);
     for (unsigned i = 0; i < 8; i++)
@@ -111,38 +121,18 @@ static void run_on_host(struct x86_cpu *cpu, const struct x86_insn *insn,
     host_flags = x86_host_x87(image, buffer, x86_host_stub(bytes, 2), cpu->rflags);
     memcpy(&fsw, image + 4, 2);
     memcpy(&tags, image + 8, 2);
-    raised = fsw & 0x7f;
-    unmasked = raised & ~f->fcw & 0x3f;
+    /* A store is written unless an unmasked exception other than
+     * precision suppressed it (8.5.1-8.5.5); a fault leaves the FPU alone. */
+    if (store && !(fsw & ~f->fcw & 0x1f))
+        x86_fpu_write_bytes(cpu, insn, offset, buffer, store);
     record_last(cpu, insn, offset);
-    /* FCOMI, FCOMIP, FUCOMI, FUCOMIP: ZF, PF, CF; OF, SF, AF cleared; set
-     * (unordered) even when an unmasked invalid operation keeps the stack. */
+    /* FCOMI, FCOMIP, FUCOMI, FUCOMIP: ZF, PF, CF; OF, SF, AF cleared. */
     if (!insn->has_mem && (insn->opcode == 0xdb || insn->opcode == 0xdf) &&
         insn->modrm >= 0xe8 && insn->modrm < 0xf8)
         cpu->rflags = (cpu->rflags & ~(uint64_t)X86_ARITH_FLAGS) |
                       (host_flags & (X86_ZF | X86_PF | X86_CF));
-    /*
-     * An unmasked invalid-operation, denormal or divide-by-zero exception
-     * leaves the destination and the stack alone (8.5.1-8.5.3, 8.7).
-     * FIXME: unmasked overflow/underflow should store the result with the
-     * exponent rebiased by 24576 (8.5.4, 8.5.5); it is discarded too.
-     */
-    if (unmasked & 0x07) {
-        /* C0, C2, C3 are still set (FCOM: unordered), as the reference
-         * CPU does; C1 tells a stack overflow from an underflow (8.5.1.1). */
-        f->fsw = (uint16_t)((f->fsw & ~0x4700u) | (fsw & 0x4500u) |
-                            ((raised & X86_FSW_SF) ? (fsw & 0x0200u) : 0));
-        f->fsw |= raised & (X86_FSW_IE | X86_FSW_SF | 0x06);
-        update_summary(f);
-        return;
-    }
-    if (unmasked & 0x18) {
-        f->fsw |= raised;
-        update_summary(f);
-        return;
-    }
-    if (store)
-        x86_fpu_write_bytes(cpu, insn, offset, buffer, store);
-    f->fsw = (fsw & ~0x7fu) | (f->fsw & 0x7f) | raised;
+    /* The exception flags are sticky. */
+    f->fsw = (uint16_t)(fsw | (f->fsw & 0x7f));
     update_summary(f);
     top = (fsw >> 11) & 7;
     f->ftw = 0;
@@ -303,7 +293,31 @@ static void control_memory(struct x86_cpu *cpu, const struct x86_insn *insn,
     }
 }
 
-void x86_op_x87(struct x86_cpu *cpu, const struct x86_insn *insn)
+/*
+ * A waiting instruction (8.3.11) with an unmasked exception pending: #MF
+ * when CR0.NE is set. When it is clear (MS-DOS compatibility mode, SDM
+ * vol. 1, 8.7.2 and D.2.1) the CPU asserts FERR#, here deferred to this
+ * point, and freezes before the instruction until an interrupt (the PC's
+ * IRQ 13) comes, unless IGNNE# is asserted: then the error is ignored.
+ * Returns whether the instruction runs.
+ */
+static bool wait_for_fpu(struct x86_cpu *cpu)
+{
+    const struct x86_platform_ops *platform = cpu->platform;
+
+    if (!x86_fpu_pending(&cpu->fpu))
+        return true;
+    if ((cpu->cr0 & X86_CR0_NE) || !platform || !platform->set_ferr)
+        x86_raise(cpu, X86_EXC_MF);
+    if (platform->ignne && platform->ignne(cpu->platform_opaque))
+        return true;
+    platform->set_ferr(cpu->platform_opaque, true);
+    cpu->next_rip = cpu->rip;       /* taken again after the interrupt */
+    cpu->halted = true;
+    return false;
+}
+
+static void execute(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     uint8_t buffer[16] = { 0 };
     uint64_t offset = 0;
@@ -318,11 +332,15 @@ void x86_op_x87(struct x86_cpu *cpu, const struct x86_insn *insn)
             unsigned op = x86_modrm_op(insn);
 
             /* FLDENV, FLDCW and FRSTOR wait; the FN* stores do not. */
-            x86_fpu_check_x87(cpu, op == 4 || (op == 5 && insn->opcode == 0xd9));
+            x86_fpu_check_x87(cpu, false);
+            if ((op == 4 || (op == 5 && insn->opcode == 0xd9)) && !wait_for_fpu(cpu))
+                return;
             control_memory(cpu, insn, offset);
             return;
         }
-        x86_fpu_check_x87(cpu, true);
+        x86_fpu_check_x87(cpu, false);
+        if (!wait_for_fpu(cpu))
+            return;
         if (form->kind == X87_LOAD)
             x86_fpu_read_bytes(cpu, insn, offset, buffer, form->size);
         run_on_host(cpu, insn, buffer, form->kind == X87_STORE ? form->size : 0, offset);
@@ -344,15 +362,27 @@ void x86_op_x87(struct x86_cpu *cpu, const struct x86_insn *insn)
         /* FENI, FDISI, FSETPM: no-ops since the 80387. */
         return;
     }
-    x86_fpu_check_x87(cpu, true);
-    run_on_host(cpu, insn, buffer, 0, 0);
+    x86_fpu_check_x87(cpu, false);
+    if (wait_for_fpu(cpu))
+        run_on_host(cpu, insn, buffer, 0, 0);
 }
 
-/* 9B FWAIT: #NM when CR0.MP and CR0.TS are both set; pending #MF. */
+void x86_op_x87(struct x86_cpu *cpu, const struct x86_insn *insn)
+{
+    const struct x86_platform_ops *platform = cpu->platform;
+    bool error = cpu->fpu.fsw & X86_FSW_ES;
+
+    execute(cpu, insn);
+    /* FERR# goes inactive with ES (FNCLEX, FNINIT, FNSAVE, FLDENV...). */
+    if (error && !(cpu->fpu.fsw & X86_FSW_ES) && !(cpu->cr0 & X86_CR0_NE) &&
+        platform && platform->set_ferr)
+        platform->set_ferr(cpu->platform_opaque, false);
+}
+
+/* 9B FWAIT: #NM when CR0.MP and CR0.TS are both set; a pending error. */
 void x86_op_fwait(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     if ((cpu->cr0 & (X86_CR0_MP | X86_CR0_TS)) == (X86_CR0_MP | X86_CR0_TS))
         x86_raise(cpu, X86_EXC_NM);
-    if (x86_fpu_pending(&cpu->fpu))
-        x86_raise(cpu, X86_EXC_MF);
+    wait_for_fpu(cpu);
 }

@@ -89,6 +89,47 @@ static inline void x86_rm_write(struct x86_cpu *cpu, const struct x86_insn *insn
                       value);
 }
 
+/*
+ * Locked read-modify-write of a memory operand (LOCK prefix, XCHG; SDM
+ * vol. 3, 8.1.2). x86_locked_read checks the operand for reading and
+ * writing (it may fault) and reads it (16 bytes: the high half in
+ * old[1]); x86_locked_write stores @low (and @high) only if the operand
+ * still holds what was read, atomically with respect to the other vCPUs,
+ * else returns false: the handler, which has committed nothing, computes
+ * again from a new read.
+ */
+struct x86_locked {
+    uint8_t *cas;               /* host word of one compare-and-swap, or NULL */
+    unsigned size, cas_size, shift, first;
+    bool ram;                   /* every byte is in RAM */
+    uint64_t physical[2];       /* the first byte; the first on the next page */
+    uint64_t old[2], container[2];
+};
+uint64_t x86_locked_read(struct x86_cpu *cpu, unsigned seg, uint64_t offset,
+                         unsigned size, struct x86_locked *l);
+bool x86_locked_write(struct x86_cpu *cpu, struct x86_locked *l, uint64_t low,
+                      uint64_t high);
+
+/* The r/m operand of a read-modify-write, locked when @locked and memory. */
+static inline uint64_t x86_rmw_read(struct x86_cpu *cpu, const struct x86_insn *insn,
+                                    unsigned size, bool locked, struct x86_locked *l)
+{
+    l->size = 0;
+    if (!locked || !insn->has_mem)
+        return x86_rm_read(cpu, insn, size);
+    return x86_locked_read(cpu, insn->seg, x86_effective_address(cpu, insn), size, l);
+}
+
+/* False: a locked operand changed since x86_rmw_read; start over. */
+static inline bool x86_rmw_write(struct x86_cpu *cpu, const struct x86_insn *insn,
+                                 unsigned size, struct x86_locked *l, uint64_t value)
+{
+    if (l->size)
+        return x86_locked_write(cpu, l, value, 0);
+    x86_rm_write(cpu, insn, size, value);
+    return true;
+}
+
 /* Stack (SDM vol. 1, 6.2): width of SP/ESP/RSP as a stack pointer. */
 unsigned x86_stack_width(const struct x86_cpu *cpu);
 uint64_t x86_stack_read(struct x86_cpu *cpu, int64_t offset, unsigned size);
@@ -118,6 +159,11 @@ void x86_op_imul1(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_imul(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_div(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_idiv(struct x86_cpu *cpu, const struct x86_insn *insn);
+/* ops-bcd.c */
+void x86_op_bcd_adjust(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_aam(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_aad(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_op_bound(struct x86_cpu *cpu, const struct x86_insn *insn);
 /* ops-bits.c */
 void x86_op_shift(struct x86_cpu *cpu, const struct x86_insn *insn);
 void x86_op_shld_shrd(struct x86_cpu *cpu, const struct x86_insn *insn);

@@ -35,16 +35,15 @@ const struct x86_opdesc x86_optable_one[256] = {
     [0x0e] = H(x86_op_push_sreg, XF_INV64), [0x16] = H(x86_op_push_sreg, XF_INV64),
     [0x17] = H(x86_op_pop_sreg, XF_INV64), [0x1e] = H(x86_op_push_sreg, XF_INV64),
     [0x1f] = H(x86_op_pop_sreg, XF_INV64),
-    /* FIXME: BCD adjust (DAA, DAS, AAA, AAS, AAM, AAD). */
-    [0x27] = H(NULL, XF_INV64),
-    [0x2f] = H(NULL, XF_INV64), [0x37] = H(NULL, XF_INV64),
-    [0x3f] = H(NULL, XF_INV64),
+    [0x27] = H(x86_op_bcd_adjust, XF_INV64), [0x2f] = H(x86_op_bcd_adjust, XF_INV64),
+    [0x37] = H(x86_op_bcd_adjust, XF_INV64), [0x3f] = H(x86_op_bcd_adjust, XF_INV64),
     RANGE(0x40, 0x4f, H(x86_op_inc_dec, 0)),    /* REX in 64-bit mode */
     RANGE(0x50, 0x57, H(x86_op_push_reg, XF_DEF64)),
     RANGE(0x58, 0x5f, H(x86_op_pop_reg, XF_DEF64)),
     [0x60] = H(x86_op_pusha, XF_INV64),
     [0x61] = H(x86_op_popa, XF_INV64),
-    [0x62] = H(NULL, M | XF_INV64),             /* BOUND; EVEX in 64-bit mode */
+    /* BOUND; EVEX in 64-bit mode, and with mod = 3 elsewhere (FIXME: EVEX). */
+    [0x62] = H(x86_op_bound, M | XF_MEM | XF_INV64),
     [0x63] = H(x86_op_movsxd, M),               /* ARPL outside 64-bit mode */
     [0x68] = H(x86_op_push_imm, XF_IMMZ | XF_DEF64),
     [0x69] = H(x86_op_imul, M | XF_IMMZ),
@@ -94,7 +93,7 @@ const struct x86_opdesc x86_optable_one[256] = {
     [0xcf] = H(x86_op_iret, 0),
     [0xd0] = G(X86_GROUP_2, M | B), [0xd1] = G(X86_GROUP_2, M),
     [0xd2] = G(X86_GROUP_2, M | B), [0xd3] = G(X86_GROUP_2, M),
-    [0xd4] = H(NULL, XF_IMM8 | XF_INV64), [0xd5] = H(NULL, XF_IMM8 | XF_INV64),
+    [0xd4] = H(x86_op_aam, XF_IMM8 | XF_INV64), [0xd5] = H(x86_op_aad, XF_IMM8 | XF_INV64),
     [0xd6] = H(x86_op_salc, XF_INV64), [0xd7] = H(x86_op_xlat, 0),
     RANGE(0xd8, 0xdf, H(x86_op_x87, M)),
     RANGE(0xe0, 0xe2, H(x86_op_loop, XF_IMM8 | XF_FORCE64)),
@@ -223,6 +222,6 @@ const struct x86_opdesc x86_optable_group[X86_GROUP_COUNT][8] = {
     },
     [X86_GROUP_9] = {
         H(NULL, 0), H(x86_op_group9, XF_MEM | XF_LOCK), H(NULL, 0), H(NULL, 0),
-        H(NULL, 0), H(NULL, 0), H(NULL, 0), H(NULL, 0),
+        H(x86_op_xsavec, XF_MEM), H(NULL, 0), H(NULL, 0), H(NULL, 0),
     },
 };

@@ -59,10 +59,17 @@ static void set_accessed_dirty(struct x86_cpu *cpu, const struct walk *w,
 {
     for (unsigned i = 0; i < w->levels; i++) {
         uint64_t bits = PTE_A | (dirty && i == w->levels - 1 ? PTE_D : 0);
-        uint64_t e = x86_physical_read(cpu, w->entry_address[i], size);
+        uint64_t e;
 
-        if ((e & bits) != bits)
-            x86_physical_write(cpu, w->entry_address[i], size, e | bits);
+        /*
+         * A locked update (SDM vol. 3, 8.1.2.1): another vCPU may be
+         * changing the entry (XCHG to clear it, say); never write back a
+         * stale copy, and leave an entry that went not-present alone.
+         */
+        do {
+            e = x86_physical_read(cpu, w->entry_address[i], size);
+        } while ((e & bits) != bits && (e & PTE_P) &&
+                 !x86_physical_cmpxchg(cpu, w->entry_address[i], size, e, e | bits));
     }
 }
 

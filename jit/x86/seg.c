@@ -2,7 +2,8 @@
 /*
  * Segmentation: descriptors in the GDT and LDT, segment register loads with
  * their checks, accessed bits, and far JMP/CALL/RET including call gates
- * (Intel SDM vol. 3, 3.4-3.5, 5.1-5.8; vol. 2 "MOV", "JMP", "CALL", "RET").
+ * (Intel SDM vol. 3, 3.4-3.5, 5.1-5.8; vol. 2 "MOV", "JMP", "CALL", "RET");
+ * task gates and TSS targets go to task.c.
  */
 #include "jit/x86/ops.h"
 #include "jit/x86/system.h"
@@ -280,12 +281,6 @@ static bool read_call_gate(struct x86_cpu *cpu, uint16_t selector, uint64_t raw,
     return true;
 }
 
-static _Noreturn void task_switch_unsupported(struct x86_cpu *cpu, uint16_t selector)
-{
-    /* FIXME: hardware task switches (SDM vol. 3, 7.3) through TSS and task gates. */
-    selector_fault(cpu, X86_EXC_GP, selector);
-}
-
 void x86_far_jump(struct x86_cpu *cpu, uint16_t selector, uint64_t offset,
                   unsigned opsize)
 {
@@ -308,8 +303,11 @@ void x86_far_jump(struct x86_cpu *cpu, uint16_t selector, uint64_t offset,
     if (!desc_s(raw)) {
         unsigned type = desc_type(raw);
 
-        if (type == 0x5 || type == 0x1 || type == 0x9)
-            task_switch_unsupported(cpu, selector);
+        if (type == 0x5 || type == 0x1 || type == 0x9) {
+            /* To a task gate or an available TSS: a task switch (7.3). */
+            x86_task_far_branch(cpu, selector, raw, X86_TASK_JMP);
+            return;
+        }
         if (!read_call_gate(cpu, selector, raw, &g))
             selector_fault(cpu, X86_EXC_GP, selector);
         raw = x86_read_descriptor(cpu, g.selector, X86_EXC_GP);
@@ -384,8 +382,10 @@ void x86_far_call(struct x86_cpu *cpu, uint16_t selector, uint64_t offset,
         cpu->next_rip = offset;
         return;
     }
-    if (desc_type(raw) == 0x5 || desc_type(raw) == 0x1 || desc_type(raw) == 0x9)
-        task_switch_unsupported(cpu, selector);
+    if (desc_type(raw) == 0x5 || desc_type(raw) == 0x1 || desc_type(raw) == 0x9) {
+        x86_task_far_branch(cpu, selector, raw, X86_TASK_CALL);
+        return;
+    }
     if (!read_call_gate(cpu, selector, raw, &g))
         selector_fault(cpu, X86_EXC_GP, selector);
     raw = x86_read_descriptor(cpu, g.selector, X86_EXC_GP);

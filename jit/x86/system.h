@@ -18,6 +18,9 @@ uint8_t *x86_fetch_host(struct x86_cpu *cpu, uint64_t linear, uint64_t *physical
 uint64_t x86_physical_read(struct x86_cpu *cpu, uint64_t physical, unsigned size);
 void x86_physical_write(struct x86_cpu *cpu, uint64_t physical, unsigned size,
                         uint64_t value);
+/* Atomic against other vCPUs' accesses; false if @physical no longer holds @old. */
+bool x86_physical_cmpxchg(struct x86_cpu *cpu, uint64_t physical, unsigned size,
+                          uint64_t old, uint64_t value);
 
 /* paging.c: linear to physical for @access, or #PF (SDM vol. 3, ch. 4). */
 uint64_t x86_translate(struct x86_cpu *cpu, uint64_t linear,
@@ -53,6 +56,17 @@ void x86_null_inaccessible_segments(struct x86_cpu *cpu);
 /* The inner-level stack of the current TSS for @cpl (32/16-bit TSS). */
 void x86_tss_stack(struct x86_cpu *cpu, unsigned cpl, uint16_t *ss, uint64_t *sp);
 
+/* task.c: hardware task switches (SDM vol. 3, 7.3); #GP in IA-32e mode. */
+enum x86_task_reason { X86_TASK_JMP, X86_TASK_CALL, X86_TASK_IRET, X86_TASK_INTERRUPT };
+/* JMP/CALL far to the TSS (type 1, 9) or task gate (type 5) @raw of @selector. */
+void x86_task_far_branch(struct x86_cpu *cpu, uint16_t selector, uint64_t raw,
+                         enum x86_task_reason reason);
+/* An event through the IDT task gate @gate; @back is the old task's EIP. */
+void x86_task_gate_interrupt(struct x86_cpu *cpu, uint64_t gate, bool ext,
+                             uint64_t back, bool has_error, uint32_t error_code);
+/* IRET with EFLAGS.NT = 1: back to the task in the TSS's previous task link. */
+void x86_task_return(struct x86_cpu *cpu);
+
 /* interrupt.c */
 /*
  * Deliver interrupt @vector through the IVT or IDT (SDM vol. 3, 6.12,
@@ -72,6 +86,26 @@ void x86_iret(struct x86_cpu *cpu, unsigned opsize);
 bool x86_deliver_exception(struct x86_cpu *cpu);
 /* Before an instruction: take a pending INTR if RFLAGS.IF and no shadow. */
 bool x86_take_interrupt(struct x86_cpu *cpu);
+
+/* exec.c: IRET ends NMI blocking, even when it faults (SDM vol. 3, 6.7.1). */
+void x86_nmi_unblock(struct x86_cpu *cpu);
+
+/* debug.c: breakpoints and single-step (SDM vol. 3, ch. 17). */
+/* DR0-DR3 or DR7 changed (MOV DR, task switch, state load). */
+void x86_debug_update(struct x86_cpu *cpu);
+/*
+ * Data breakpoints: the TLB caches no page x86_debug_watches_page names,
+ * so every access there misses and reports itself to x86_debug_access.
+ */
+bool x86_debug_watches_page(const struct x86_cpu *cpu, uint64_t page);
+void x86_debug_access(struct x86_cpu *cpu, uint64_t linear, unsigned size,
+                      bool write);
+/* The loop's hooks: instruction breakpoints and RF; per-iteration traps; traps. */
+void x86_debug_before_fetch(struct x86_cpu *cpu, uint64_t linear);
+void x86_debug_before_execute(struct x86_cpu *cpu, const struct x86_insn *insn);
+void x86_debug_after(struct x86_cpu *cpu, uint64_t flags_before, uint64_t rip_before);
+/* RF in the image a fault pushes (17.3.1.1). */
+void x86_debug_before_exception(struct x86_cpu *cpu);
 
 /* msr.c */
 bool x86_msr_read(struct x86_cpu *cpu, uint32_t index, uint64_t *value);

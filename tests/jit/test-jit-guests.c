@@ -231,6 +231,141 @@ static void test_interrupts(void)
                  "PVM cannot run INT n");
 }
 
+/*
+ * Hardware task switches in 32-bit protected mode (SDM vol. 3, 7.3): JMP,
+ * CALL through a task gate and IRET with NT, INT n, #GP and #DF through
+ * task gates, busy and malformed TSSes, a 16-bit TSS, CR3 from the TSS
+ * with paging. QEMU TCG prints exactly this except the "vector 1" line: it
+ * ignores the TSS's T flag, which the SDM says raises #DB on entering the
+ * task (7.2.1, 17.3.1.5); the SDM wins. PVM cannot emulate a task switch
+ * at all (KVM internal error: instruction emulation failed).
+ */
+static void test_tasks(void)
+{
+    run_jit_only("jit/tasks",
+                 "mimic tasks guest\r\n"
+                 "jmp to task A\r\n"
+                 "in task A: TR 0028 NT 0 link 0000 CR0.TS 1\r\n"
+                 "main again: TR 0020 NT 0 link 0000 CR0.TS 1 busy: 0020=1 0028=0\r\n"
+                 "TSS A saved: EIP ok EFLAGS 00000002 EAX 12345678 ESP 00030000"
+                 " CS 0008 SS 0010 DS 0010\r\n"
+                 "call through a task gate to task B\r\n"
+                 "in task B: TR 0030 NT 1 link 0020 CR0.TS 1\r\n"
+                 "vector 13 error 0020 in task 0030\r\n"
+                 "vector 13 error 0030 in task 0030\r\n"
+                 "main again: TR 0020 NT 0 link 0000 CR0.TS 1 busy: 0020=1 0030=0\r\n"
+                 "TSS B saved: EIP ok EFLAGS 00000002\r\n"
+                 "int 0x40 through a task gate to task C (T flag)\r\n"
+                 "vector 1, DR6.BT 1 in task 0040\r\n"
+                 "in task C: TR 0040 NT 1 link 0020 CR0.TS 1\r\n"
+                 "main again: TR 0020 NT 0 link 0000 CR0.TS 1\r\n"
+                 "#GP through a task gate\r\n"
+                 "in task GP: error 1238 TR 0050 NT 1 link 0020 CR0.TS 1\r\n"
+                 "main TSS saved: EIP ok\r\n"
+                 "main again: TR 0020 NT 0 link 0000 CR0.TS 1\r\n"
+                 "#GP without a gate: double fault through a task gate\r\n"
+                 "in task DF: error 0000 TR 0048 NT 1 link 0020 CR0.TS 1\r\n"
+                 "main again: TR 0020 NT 0 link 0000 CR0.TS 1\r\n"
+                 "jmp to a TSS with limit 0x50\r\n"
+                 "vector 10 error 0058 in task 0020\r\n"
+                 "call to a not-present TSS\r\n"
+                 "vector 11 error 0060 in task 0020\r\n"
+                 "call to a 16-bit TSS\r\n"
+                 "in the 16-bit task: TR 0068 NT 1 link 0020 CR0.TS 1\r\n"
+                 "main again: TR 0020 NT 0 link 0000 CR0.TS 1 busy: 0068=0\r\n"
+                 "16-bit TSS saved: IP ok FLAGS 0002 AX beef SP 9000 CS 0070 SS 0078\r\n"
+                 "paging on, call to a TSS with its own CR3\r\n"
+                 "main: [400000] 11111111\r\n"
+                 "in task P: CR3 00004000 [400000] 22222222\r\n"
+                 "main again: CR3 00002000 [400000] 11111111\r\n"
+                 "done\r\n",
+                 "PVM cannot emulate task switches");
+}
+
+/*
+ * Debug exceptions and NMIs (SDM vol. 3, ch. 17; 6.7). PVM has no data
+ * breakpoints, no MOV SS delay of single-step and cannot run ICEBP. QEMU
+ * TCG prints the same but where the SDM says otherwise, and the SDM wins:
+ * TCG does not mask the low bits of a breakpoint address by LEN (17.2.5:
+ * DR1 = DATA + 9, LEN 4 must cover DATA + 8 to + 11, not a byte after),
+ * reports a DR3 hit in DR6 as B2, pushes RF = 0 for the traps between REP
+ * iterations and for the DR7.GD fault (17.3.1.1 says 1), has no DR7.GD
+ * (17.2.4) and takes ICEBP as #UD. The NMI lines are TCG's too.
+ */
+static void test_debug(void)
+{
+    run_jit_only("jit/debug",
+                 "mimic debug guest\r\n"
+                 "single-step\r\n"
+                 "#DB dr6 4000 at +01 rf 0\r\n"
+                 "#DB dr6 4000 at +06 rf 0\r\n"
+                 "#DB dr6 4000 at +08 rf 0\r\n"
+                 "#DB dr6 4000 at +09 rf 0\r\n"
+                 "#DB dr6 4000 at +11 rf 0\r\n"
+                 "#DB dr6 4000 at +12 rf 0\r\n"
+                 "single-step over mov ss\r\n"
+                 "#DB dr6 4000 at +01 rf 0\r\n"
+                 "#DB dr6 4000 at +04 rf 0\r\n"
+                 "#DB dr6 4000 at +05 rf 0\r\n"
+                 "#DB dr6 4000 at +06 rf 0\r\n"
+                 "#DB dr6 4000 at +0e rf 0\r\n"
+                 "#DB dr6 4000 at +0f rf 0\r\n"
+                 "single-step over rep stosb\r\n"
+                 "#DB dr6 4000 at +00 rf 1\r\n"
+                 "#DB dr6 4000 at +00 rf 1\r\n"
+                 "#DB dr6 4000 at +02 rf 0\r\n"
+                 "#DB dr6 4000 at +03 rf 0\r\n"
+                 "#DB dr6 4000 at +0b rf 0\r\n"
+                 "#DB dr6 4000 at +0c rf 0\r\n"
+                 "single-step over syscall, FMASK clears TF\r\n"
+                 "#DB dr6 4000 at +00 rf 0\r\n"
+                 "#DB dr6 4000 at +01 rf 0\r\n"
+                 "#DB dr6 4000 at +09 rf 0\r\n"
+                 "#DB dr6 4000 at +0a rf 0\r\n"
+                 "single-step over syscall, FMASK keeps TF\r\n"
+                 "#DB dr6 4000 at +00 rf 0\r\n"
+                 "#DB dr6 4000 at +02 rf 0\r\n"
+                 "#DB dr6 4000 at +03 rf 0\r\n"
+                 "#DB dr6 4000 at +f4 rf 0\r\n"
+                 "#DB dr6 4000 at +f5 rf 0\r\n"
+                 "#DB dr6 4000 at +fd rf 0\r\n"
+                 "#DB dr6 4000 at +fe rf 0\r\n"
+                 "instruction breakpoint, twice\r\n"
+                 "#DB dr6 0001 at +00 rf 0\r\n"
+                 "#DB dr6 0001 at +00 rf 0\r\n"
+                 "write breakpoint\r\n"
+                 "#DB dr6 0002 at +00 rf 0\r\n"
+                 "#DB dr6 0002 at +00 rf 0\r\n"
+                 "#DB dr6 0002 at +00 rf 0\r\n"
+                 "#DB dr6 0002 at +00 rf 0\r\n"
+                 "#DB dr6 0002 at +00 rf 0\r\n"
+                 "read/write breakpoints\r\n"
+                 "#DB dr6 0004 at +00 rf 0\r\n"
+                 "#DB dr6 0004 at +00 rf 0\r\n"
+                 "#DB dr6 0004 at +00 rf 0\r\n"
+                 "#DB dr6 0004 at +00 rf 0\r\n"
+                 "#DB dr6 0008 at +00 rf 0\r\n"
+                 "#DB dr6 0008 at +00 rf 0\r\n"
+                 "#DB dr6 0004 at +00 rf 0\r\n"
+                 "rep movs\r\n"
+                 "#DB dr6 0001 at +00 rf 1\r\n"
+                 "at the trap rcx 05 rsi +2c, at the end rsi +40\r\n"
+                 "general detect\r\n"
+                 "#DB dr6 2000 at +00 rf 1\r\n"
+                 "dr7.gd in the handler and after it: 0\r\n"
+                 "dr5 dr7 dr6: 00000500 00000400 ffff0ff0\r\n"
+                 "vector 6 ring 0\r\n"
+                 "vector 6 ring 0\r\n"
+                 "icebp\r\n"
+                 "#DB dr6 0000 at +00 rf 0\r\n"
+                 "self nmi with IF = 0\r\n"
+                 "nmi handler, count 1\r\n"
+                 "nmi handler, count 2\r\n"
+                 "second nmi after iret\r\n"
+                 "done\r\n",
+                 "PVM lacks data breakpoints, the MOV SS delay and ICEBP");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -242,5 +377,7 @@ int main(int argc, char **argv)
     g_test_add_func("/jit/guests/exceptions", test_exceptions);
     g_test_add_func("/jit/guests/privilege", test_privilege);
     g_test_add_func("/jit/guests/interrupts", test_interrupts);
+    g_test_add_func("/jit/guests/tasks", test_tasks);
+    g_test_add_func("/jit/guests/debug", test_debug);
     return g_test_run();
 }

@@ -9,51 +9,27 @@
 
 #include "engine/memory.h"
 #include "jit/x86/cpu.h"
+#include "tests/jit/x86-machine.h"
 
 #define RAM_SIZE (1u << 20)
 
-struct machine {
-    struct memory_map *map;
-    uint8_t *ram;
-    struct x86_cpu cpu;
-};
-
-static struct machine *machine_new(void)
+static struct x86_test_machine *machine_new(void)
 {
-    struct machine *m = g_new0(struct machine, 1);
+    struct x86_test_machine *m = x86_test_machine_new("code-cache-test", RAM_SIZE);
 
-    m->map = memory_map_new("code-cache-test", 1ull << 32, NULL);
-    m->ram = g_malloc0(RAM_SIZE);
-    g_assert_nonnull(memory_map_add_ram(m->map, "ram", 0, RAM_SIZE, m->ram, NULL));
-    x86_cpu_init(&m->cpu, m->map);
     x86_cpu_set_flat64(&m->cpu);
     m->cpu.gpr[X86_RSP] = 0x8000;
     return m;
 }
 
-static void machine_free(struct machine *m)
-{
-    x86_cpu_destroy(&m->cpu);
-    memory_map_free(m->map);
-    g_free(m->ram);
-    g_free(m);
-}
-
 /* Store hex bytes behind the CPU's back (no invalidation). */
-static void poke(struct machine *m, uint64_t addr, const char *hex)
+static void poke(struct x86_test_machine *m, uint64_t addr, const char *hex)
 {
-    for (const char *p = hex; *p; ) {
-        if (*p == ' ') {
-            p++;
-            continue;
-        }
-        m->ram[addr++] = (uint8_t)(g_ascii_xdigit_value(p[0]) << 4 | g_ascii_xdigit_value(p[1]));
-        p += 2;
-    }
+    x86_test_parse_hex(hex, m->ram + addr);
 }
 
 /* Run from @rip to the INT3 that ends each snippet (CPL 3: no HLT). */
-static void run_to_int3(struct machine *m, uint64_t rip)
+static void run_to_int3(struct x86_test_machine *m, uint64_t rip)
 {
     m->cpu.rip = rip;
     g_assert_cmpint(x86_cpu_run(&m->cpu, 1000), ==, X86_EXIT_EXCEPTION);
@@ -63,7 +39,7 @@ static void run_to_int3(struct machine *m, uint64_t rip)
 /* A store into a function that has run already: the next call sees it. */
 static void test_other_block(void)
 {
-    struct machine *m = machine_new();
+    struct x86_test_machine *m = machine_new();
 
     poke(m, 0x2000, "b8 01 00 00 00 c3");          /* mov eax, 1; ret */
     poke(m, 0x1000, "e8 fb 0f 00 00"               /* call 0x2000 */
@@ -85,13 +61,13 @@ static void test_other_block(void)
                     " cc");
     run_to_int3(m, 0x1100);
     g_assert_cmphex(m->cpu.gpr[X86_RAX], ==, 0x33);
-    machine_free(m);
+    x86_test_machine_free(m);
 }
 
 /* A store into the running block changes the instructions after it. */
 static void test_same_block(void)
 {
-    struct machine *m = machine_new();
+    struct x86_test_machine *m = machine_new();
 
     poke(m, 0x3000, "c6 04 25 09 30 00 00 07"      /* mov byte [0x3009], 7 */
                     " b8 44 33 22 11"              /* mov eax, 0x11223344 */
@@ -108,13 +84,13 @@ static void test_same_block(void)
                     " cc");
     run_to_int3(m, 0x4000);
     g_assert_cmphex(m->cpu.gpr[X86_RAX], ==, 6);
-    machine_free(m);
+    x86_test_machine_free(m);
 }
 
 /* Writes that do not come from the CPU need x86_code_invalidate_range. */
 static void test_dma_hook(void)
 {
-    struct machine *m = machine_new();
+    struct x86_test_machine *m = machine_new();
 
     poke(m, 0x6000, "b8 01 00 00 00 cc");          /* mov eax, 1; int3 */
     run_to_int3(m, 0x6000);
@@ -144,7 +120,7 @@ static void test_dma_hook(void)
     x86_code_flush(&m->cpu);
     run_to_int3(m, 0x6000);
     g_assert_cmphex(m->cpu.gpr[X86_RAX], ==, 4);
-    machine_free(m);
+    x86_test_machine_free(m);
 }
 
 int main(int argc, char **argv)

@@ -10,21 +10,15 @@
 #include "engine/memory.h"
 #include "jit/x86/cpu.h"
 #include "jit/x86/decode.h"
+#include "jit/x86/system.h"
+#include "tests/jit/x86-machine.h"
 
 static enum x86_decode_result decode(struct x86_insn *insn, enum x86_mode mode,
                                      const char *hex)
 {
     uint8_t bytes[32];
-    unsigned n = 0;
+    unsigned n = x86_test_parse_hex(hex, bytes);
 
-    for (const char *p = hex; *p; ) {
-        if (*p == ' ') {
-            p++;
-            continue;
-        }
-        bytes[n++] = (uint8_t)(g_ascii_xdigit_value(p[0]) << 4 | g_ascii_xdigit_value(p[1]));
-        p += 2;
-    }
     return x86_decode(insn, bytes, n, mode);
 }
 
@@ -118,69 +112,45 @@ static void test_decode_limits(void)
     g_assert_cmpint(decode(&i, X86_MODE_PROT32, "f0 01 00"), ==, X86_DECODE_OK);
 }
 
-struct machine {
-    struct memory_map *map;
-    uint8_t *ram;
-    struct x86_cpu cpu;
-    uint64_t io_last_write, io_reads;
-};
+/* The device at 0x200000: what it was asked (one machine at a time). */
+static struct {
+    uint64_t last_write, reads;
+} io;
 
 static uint64_t io_read(void *opaque, uint64_t offset, unsigned size)
 {
-    struct machine *m = opaque;
-
-    m->io_reads++;
+    io.reads++;
     return 0xabcd0000u + offset;
 }
 
 static void io_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
-    struct machine *m = opaque;
-
-    m->io_last_write = value << 8 | offset;
+    io.last_write = value << 8 | offset;
 }
 
 static const struct memory_ops io_ops = { io_read, io_write };
 
 #define RAM_SIZE (1u << 20)
 
-static struct machine *machine_new(void)
+static struct x86_test_machine *machine_new(void)
 {
-    struct machine *m = g_new0(struct machine, 1);
+    struct x86_test_machine *m = x86_test_machine_new("cpu-test", RAM_SIZE);
 
-    m->map = memory_map_new("cpu-test", 1ull << 32, NULL);
-    m->ram = g_malloc0(RAM_SIZE);
-    g_assert_nonnull(memory_map_add_ram(m->map, "ram", 0, RAM_SIZE, m->ram, NULL));
-    g_assert_nonnull(memory_map_add_io(m->map, "dev", 0x200000, 0x1000, &io_ops, m, NULL));
-    x86_cpu_init(&m->cpu, m->map);
+    memset(&io, 0, sizeof(io));
+    g_assert_nonnull(memory_map_add_io(m->map, "dev", 0x200000, 0x1000, &io_ops, &io, NULL));
     return m;
 }
 
-static void machine_free(struct machine *m)
-{
-    x86_cpu_destroy(&m->cpu);
-    memory_map_free(m->map);
-    g_free(m->ram);
-    g_free(m);
-}
-
 /* A loader-style write: the CPU is told, as a DMA engine would tell it. */
-static void put(struct machine *m, uint64_t addr, const char *hex)
+static void put(struct x86_test_machine *m, uint64_t addr, const char *hex)
 {
     x86_code_invalidate_range(&m->cpu, addr, strlen(hex) / 2 + 1);
-    for (const char *p = hex; *p; ) {
-        if (*p == ' ') {
-            p++;
-            continue;
-        }
-        m->ram[addr++] = (uint8_t)(g_ascii_xdigit_value(p[0]) << 4 | g_ascii_xdigit_value(p[1]));
-        p += 2;
-    }
+    x86_test_parse_hex(hex, m->ram + addr);
 }
 
 static void test_real_mode(void)
 {
-    struct machine *m = machine_new();
+    struct x86_test_machine *m = machine_new();
     struct x86_cpu *cpu = &m->cpu;
 
     /* Real mode after reset; run code at 0000:0100 with SS based at 0x1000. */
@@ -208,7 +178,7 @@ static void test_real_mode(void)
     g_assert_cmphex(cpu->gpr[X86_RSP], ==, 0x1fffe);
     g_assert_cmphex(m->ram[0x1000 + 0xfffe], ==, 0xff);
     g_assert_cmphex(cpu->rip, ==, 0x100 + 20);
-    machine_free(m);
+    x86_test_machine_free(m);
 }
 
 /* The state's MSR list entry for @index, or NULL. */
@@ -226,7 +196,7 @@ static const struct x86_msr *find_msr(const struct x86_cpu_state *s, uint32_t in
  */
 static void test_state_round_trip(void)
 {
-    struct machine *m = machine_new();
+    struct x86_test_machine *m = machine_new();
     struct x86_cpu_state *a = g_new0(struct x86_cpu_state, 1);
     struct x86_cpu_state *b = g_new0(struct x86_cpu_state, 1);
     struct x86_cpu_state *c = g_new0(struct x86_cpu_state, 1);
@@ -274,12 +244,12 @@ static void test_state_round_trip(void)
     g_free(a);
     g_free(b);
     g_free(c);
-    machine_free(m);
+    x86_test_machine_free(m);
 }
 
 static void test_device_memory_and_page_crossing(void)
 {
-    struct machine *m = machine_new();
+    struct x86_test_machine *m = machine_new();
     struct x86_cpu *cpu = &m->cpu;
 
     x86_cpu_set_flat64(cpu);
@@ -293,14 +263,14 @@ static void test_device_memory_and_page_crossing(void)
     g_assert_cmpint(x86_cpu_run(cpu, 100), ==, X86_EXIT_EXCEPTION);
     g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_BP);
     g_assert_cmphex(cpu->gpr[X86_RAX], ==, 0xabcd0008);
-    g_assert_cmphex(m->io_last_write, ==, 0x5504);
+    g_assert_cmphex(io.last_write, ==, 0x5504);
     g_assert_cmphex(cpu->gpr[X86_RCX], ==, 0x44332211);
-    machine_free(m);
+    x86_test_machine_free(m);
 }
 
 static void test_rep_restartable(void)
 {
-    struct machine *m = machine_new();
+    struct x86_test_machine *m = machine_new();
     struct x86_cpu *cpu = &m->cpu;
 
     x86_cpu_set_flat64(cpu);
@@ -319,12 +289,121 @@ static void test_rep_restartable(void)
     g_assert_cmpint(x86_cpu_run(cpu, 100), ==, X86_EXIT_EXCEPTION);
     g_assert_cmpuint(cpu->gpr[X86_RCX], ==, 0);
     g_assert_cmpmem(m->ram + 0x10000, 5000 * 8, m->ram + 0x40000, 5000 * 8);
-    machine_free(m);
+    x86_test_machine_free(m);
+}
+
+/* DR7 for breakpoint @n: L bit, R/W and LEN fields (SDM vol. 3, 17.2.4). */
+static uint64_t dr7_for(unsigned n, unsigned rw, unsigned len)
+{
+    return 0x400 | (1ull << (2 * n)) | (uint64_t)rw << (16 + 4 * n) |
+           (uint64_t)len << (18 + 4 * n);
+}
+
+/* Single-step, an instruction breakpoint and RF, out of system mode. */
+static void test_debug_step_and_breakpoint(void)
+{
+    struct x86_test_machine *m = machine_new();
+    struct x86_cpu *cpu = &m->cpu;
+
+    x86_cpu_set_flat64(cpu);
+    cpu->rip = 0x1000;
+    put(m, 0x1000, "90 b8 01 00 00 00 90 cc");  /* nop; mov eax, 1; nop; int3 */
+    cpu->rflags |= X86_TF;
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_DB);
+    g_assert_cmphex(cpu->rip, ==, 0x1001);
+    g_assert_cmphex(cpu->dr[6] & 0xe00f, ==, 0x4000);
+    cpu->dr[6] = 0;
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmphex(cpu->rip, ==, 0x1006);
+    g_assert_cmphex(cpu->dr[6] & 0xe00f, ==, 0x4000);
+    cpu->dr[6] = 0;
+    cpu->rflags &= ~(uint64_t)X86_TF;
+
+    /* DR0 on the NOP at 0x1006: a fault before it; RF lets it run once. */
+    cpu->dr[0] = 0x1006;
+    cpu->dr[7] = dr7_for(0, 0, 0);
+    x86_debug_update(cpu);
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_DB);
+    g_assert_cmphex(cpu->rip, ==, 0x1006);
+    g_assert_cmphex(cpu->dr[6] & 0xe00f, ==, 0x0001);
+    cpu->rflags |= X86_RF;
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_BP);
+    g_assert_false(cpu->rflags & X86_RF);
+    x86_test_machine_free(m);
+}
+
+/* Data breakpoints by LEN, and I/O breakpoints only with CR4.DE (17.2.4-5). */
+static void test_debug_data_and_io(void)
+{
+    struct x86_test_machine *m = machine_new();
+    struct x86_cpu *cpu = &m->cpu;
+
+    x86_cpu_set_flat64(cpu);
+    cpu->rflags |= X86_IOPL;
+    /* DR2 = 0x3005, LEN 8: 0x3000-0x3007; a write of 0x2ffe-0x3001 hits it. */
+    cpu->dr[2] = 0x3005;
+    cpu->dr[7] = dr7_for(2, 1, 2);
+    x86_debug_update(cpu);
+    cpu->rip = 0x1000;
+    put(m, 0x1000, "8b 04 25 00 30 00 00"       /* mov eax, [0x3000]: a read */
+                   " c7 04 25 fe 2f 00 00 01 00 00 00"  /* mov dword [0x2ffe], 1 */
+                   " cc");
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_DB);
+    g_assert_cmphex(cpu->rip, ==, 0x1012);      /* a trap: after the store */
+    g_assert_cmphex(cpu->dr[6] & 0xe00f, ==, 0x0004);
+    g_assert_cmphex(m->ram[0x2ffe], ==, 1);
+
+    /* DR1 = port 0x80, R/W 10: undefined without CR4.DE (nothing), else a trap. */
+    cpu->dr[6] = 0;
+    cpu->dr[1] = 0x80;
+    cpu->dr[7] = dr7_for(1, 2, 0);
+    x86_debug_update(cpu);
+    cpu->rip = 0x1100;
+    put(m, 0x1100, "e6 80 e6 81 cc");           /* out 0x80, al; out 0x81, al; int3 */
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_BP);
+    cpu->cr4 |= X86_CR4_DE;
+    cpu->rip = 0x1100;
+    g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
+    g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_DB);
+    g_assert_cmphex(cpu->rip, ==, 0x1102);
+    g_assert_cmphex(cpu->dr[6] & 0xe00f, ==, 0x0002);
+    x86_test_machine_free(m);
+}
+
+/* NMI pending and blocking survive x86_cpu_get_state/x86_cpu_set_state. */
+static void test_nmi_state(void)
+{
+    struct x86_test_machine *m = machine_new();
+    struct x86_cpu_state *s = g_new0(struct x86_cpu_state, 1);
+
+    x86_cpu_get_state(&m->cpu, s);
+    g_assert_false(s->nmi_pending);
+    g_assert_false(s->nmi_masked);
+    s->nmi_pending = true;
+    s->nmi_masked = true;
+    x86_cpu_set_state(&m->cpu, s);
+    g_assert_true(m->cpu.nmi_blocked);
+    memset(s, 0, sizeof(*s));
+    x86_cpu_get_state(&m->cpu, s);
+    g_assert_true(s->nmi_pending);
+    g_assert_true(s->nmi_masked);
+    x86_nmi_unblock(&m->cpu);
+    g_assert_false(m->cpu.nmi_blocked);
+    x86_cpu_reset(&m->cpu);
+    x86_cpu_get_state(&m->cpu, s);
+    g_assert_false(s->nmi_pending);
+    g_free(s);
+    x86_test_machine_free(m);
 }
 
 static void test_cpuid_rdtsc(void)
 {
-    struct machine *m = machine_new();
+    struct x86_test_machine *m = machine_new();
     struct x86_cpu *cpu = &m->cpu;
     uint64_t first;
 
@@ -332,7 +411,7 @@ static void test_cpuid_rdtsc(void)
     cpu->rip = 0x1000;
     put(m, 0x1000, "31 c0 0f a2 cc");           /* xor eax, eax; cpuid; int3 */
     g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
-    g_assert_cmpuint(cpu->gpr[X86_RAX], ==, 1);
+    g_assert_cmpuint(cpu->gpr[X86_RAX], ==, 0xd);       /* up to XSAVE's leaf */
     g_assert_cmpmem(&cpu->gpr[X86_RBX], 4, "Mimi", 4);
     cpu->rip = 0x1010;
     put(m, 0x1010, "b8 01 00 00 00 0f a2 cc");  /* cpuid leaf 1 */
@@ -341,7 +420,9 @@ static void test_cpuid_rdtsc(void)
     g_assert_true(cpu->gpr[X86_RDX] & (1u << 8));       /* CX8 */
     g_assert_true(cpu->gpr[X86_RDX] & 1);               /* x87 */
     g_assert_true(cpu->gpr[X86_RDX] & (1u << 26));      /* SSE2 */
-    g_assert_false(cpu->gpr[X86_RCX] & (1u << 26));     /* no XSAVE */
+    g_assert_true(cpu->gpr[X86_RCX] & (1u << 26));      /* XSAVE */
+    g_assert_true(cpu->gpr[X86_RCX] & (1u << 27));      /* OSXSAVE (flat64 sets it) */
+    g_assert_false(cpu->gpr[X86_RCX] & (1u << 28));     /* no AVX */
     cpu->rip = 0x1020;
     put(m, 0x1020, "0f 31 cc");
     g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
@@ -349,10 +430,10 @@ static void test_cpuid_rdtsc(void)
     cpu->rip = 0x1020;
     g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
     g_assert_cmpuint(cpu->gpr[X86_RDX] << 32 | cpu->gpr[X86_RAX], >, first);
-    machine_free(m);
+    x86_test_machine_free(m);
 }
 
-static void put32(struct machine *m, uint64_t addr, uint32_t value)
+static void put32(struct x86_test_machine *m, uint64_t addr, uint32_t value)
 {
     memcpy(m->ram + addr, &value, 4);
 }
@@ -364,7 +445,7 @@ static void put32(struct machine *m, uint64_t addr, uint32_t value)
  */
 static void test_paging32(void)
 {
-    struct machine *m = machine_new();
+    struct x86_test_machine *m = machine_new();
     struct x86_cpu *cpu = &m->cpu;
     const uint16_t code = 0xb | 0x10 | 0x80 | 0x400 | 0x800;   /* X86_SEGF_* */
     const uint16_t data = 0x3 | 0x10 | 0x80 | 0x400 | 0x800;
@@ -414,14 +495,14 @@ static void test_paging32(void)
                    " c7 05 00 10 02 00 55 00 00 00 f4");
     g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_HLT);
     g_assert_cmphex(*(uint32_t *)(m->ram + 0x31000), ==, 0x55);
-    machine_free(m);
+    x86_test_machine_free(m);
 }
 
 /* CMPXCHG16B checks the alignment of the linear address: 64-bit mode
  * ignores the SS base (SDM vol. 2A, CMPXCHG8B/16B; vol. 3, 3.4.4). */
 static void test_cmpxchg16b_alignment(void)
 {
-    struct machine *m = machine_new();
+    struct x86_test_machine *m = machine_new();
     struct x86_cpu *cpu = &m->cpu;
 
     x86_cpu_set_flat64(cpu);
@@ -437,7 +518,7 @@ static void test_cmpxchg16b_alignment(void)
     cpu->rip = 0x1000;
     g_assert_cmpint(x86_cpu_run(cpu, 10), ==, X86_EXIT_EXCEPTION);
     g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_GP);
-    machine_free(m);
+    x86_test_machine_free(m);
 }
 
 int main(int argc, char **argv)
@@ -451,6 +532,9 @@ int main(int argc, char **argv)
     g_test_add_func("/x86/cpu/device-memory", test_device_memory_and_page_crossing);
     g_test_add_func("/x86/cpu/rep-restartable", test_rep_restartable);
     g_test_add_func("/x86/cpu/cpuid-rdtsc", test_cpuid_rdtsc);
+    g_test_add_func("/x86/cpu/debug-step-and-breakpoint", test_debug_step_and_breakpoint);
+    g_test_add_func("/x86/cpu/debug-data-and-io", test_debug_data_and_io);
+    g_test_add_func("/x86/cpu/nmi-state", test_nmi_state);
     g_test_add_func("/x86/cpu/paging32", test_paging32);
     g_test_add_func("/x86/cpu/cmpxchg16b-alignment", test_cmpxchg16b_alignment);
     return g_test_run();

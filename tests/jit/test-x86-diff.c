@@ -13,6 +13,7 @@
 
 #include "jit/x86/cpu.h"
 #include "tests/jit/x86-gen.h"
+#include "tests/jit/x86-report.h"
 
 #define BATCH 2048
 #define MAX_FORMS 512
@@ -364,12 +365,7 @@ static void family_decode(void)
     fixed("c6 /1 (#UD)", 3, 0xc6, 0xc8, 0x01);
 }
 
-struct family {
-    const char *name;
-    void (*build)(void);
-};
-
-static const struct family families[] = {
+static const struct x86_test_family families[] = {
     { "alu", family_alu },
     { "unary", family_unary },
     { "multiply", family_multiply },
@@ -399,17 +395,6 @@ static const char *signal_name(int signal)
     }
 }
 
-/* RF is how the kernel resumes after a fault, not a result. */
-#define FLAGS_COMPARED (0xffffffffull & ~(uint64_t)X86_RF)
-
-static bool same(const struct x86_test_result *a, const struct x86_test_result *b)
-{
-    return a->signal == b->signal && a->rip == b->rip &&
-           ((a->rflags ^ b->rflags) & FLAGS_COMPARED) == 0 &&
-           memcmp(a->gpr, b->gpr, sizeof(a->gpr)) == 0 &&
-           memcmp(a->data, b->data, sizeof(a->data)) == 0;
-}
-
 static void report(const struct x86_form *f, const struct x86_test_case *c,
                    const struct x86_test_result *host, const struct x86_test_result *mimic)
 {
@@ -417,11 +402,8 @@ static void report(const struct x86_form *f, const struct x86_test_case *c,
         "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
         "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
     };
-    GString *s = g_string_new(NULL);
+    GString *s = x86_test_report_begin(c, "%s", f->name);
 
-    g_string_append_printf(s, "MISMATCH %s: bytes", f->name);
-    for (unsigned i = 0; i < c->length; i++)
-        g_string_append_printf(s, " %02x", c->code[i]);
     g_string_append_printf(s, "; in flags %#llx", (unsigned long long)c->rflags);
     for (unsigned i = 0; i < 16; i++)
         if (host->gpr[i] != mimic->gpr[i] || host->gpr[i] != c->gpr[i])
@@ -434,17 +416,13 @@ static void report(const struct x86_form *f, const struct x86_test_case *c,
                            (unsigned long long)host->rip, (unsigned long long)mimic->rip,
                            (unsigned long long)host->rflags, (unsigned long long)mimic->rflags,
                            signal_name(host->signal), signal_name(mimic->signal));
-    for (unsigned i = 0; i < X86_TEST_PAGE; i++)
-        if (host->data[i] != mimic->data[i])
-            g_string_append_printf(s, "\n  data[%#x] host %02x mimic %02x", i,
-                                   host->data[i], mimic->data[i]);
-    g_test_message("%s", s->str);
-    g_string_free(s, TRUE);
+    x86_test_report_data(s, c, host, mimic, false, X86_TEST_PAGE);
+    x86_test_report_end(s);
 }
 
 static void test_family(gconstpointer data)
 {
-    const struct family *fam = data;
+    const struct x86_test_family *fam = data;
     struct x86_test_case *cases = g_new(struct x86_test_case, BATCH);
     struct x86_test_result *host = g_new(struct x86_test_result, BATCH);
     struct x86_test_result *mimic = g_new(struct x86_test_result, BATCH);
@@ -462,7 +440,7 @@ static void test_family(gconstpointer data)
         x86_test_run_mimic(cases, n, mimic);
         for (unsigned i = 0; i < n; i++) {
             faults += host[i].signal != SIGTRAP;
-            if (same(&host[i], &mimic[i]))
+            if (x86_test_same(&host[i], &mimic[i]))
                 continue;
             if (bad++ < 2 && failures < MAX_REPORTS)
                 report(f, &cases[i], &host[i], &mimic[i]);
@@ -494,16 +472,8 @@ static void test_totals(void)
 
 int main(int argc, char **argv)
 {
-    const char *salt = g_getenv("MIMIC_X86_SEED");
-
-    g_test_init(&argc, &argv, NULL);
-    if (salt)
-        seed_salt = (uint32_t)g_ascii_strtoull(salt, NULL, 0);
-    for (unsigned i = 0; i < G_N_ELEMENTS(families); i++) {
-        g_autofree char *path = g_strdup_printf("/x86/diff/%s", families[i].name);
-
-        g_test_add_data_func(path, &families[i], test_family);
-    }
+    seed_salt = x86_test_init(&argc, &argv);
+    X86_TEST_ADD_FAMILIES("/x86/diff", families, test_family);
     g_test_add_func("/x86/diff/totals", test_totals);
     return g_test_run();
 }

@@ -13,10 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/memory.h"
 #include "jit/x86/cpu.h"
 #include "tests/jit/x86-native.h"
+#include "tests/jit/x86-report.h"
 
-#define BATCH 2048
 #define MAX_FORMS 4096
 #define IMAGE_SIZE 0x480
 #define MEMORY 0x400            /* memory operands: data + 0x400 */
@@ -35,7 +36,7 @@ struct fp_form {
 
 static struct fp_form forms[MAX_FORMS];
 static unsigned nforms;
-static unsigned total_forms, total_cases;
+static struct x86_test_totals totals;
 static uint32_t seed_salt;
 
 static struct fp_form *add(unsigned kind, const uint8_t *bytes, unsigned length,
@@ -302,11 +303,31 @@ static const struct { uint64_t m; uint16_t e; } ext_edges[] = {
     { 0x8000000000000001ull, 0x3fff }, { 0xfffffffffffff800ull, 0x3ffe },
 };
 
-static void put_ext(uint8_t *p, uint64_t *s)
+/* Exponents where results overflow or underflow the 80-bit, double and
+ * single formats (precision control, FST m32/m64), and FSCALE counts. */
+static const uint16_t extreme_exponents[] = {
+    0x7ffe, 0x7ffd, 0x7fe0, 0x0001, 0x0002, 0x0020, 0x43fe, 0x43ff, 0x3c01, 0x3c00,
+    0x3bcd, 0x407e, 0x407f, 0x3f81, 0x3f80, 0x3f6a, 0x400c, 0x400d, 0x3ffe, 0x3fff,
+};
+
+/* An 80-bit value; @extreme: three in four near the range limits. */
+static void put_ext(uint8_t *p, uint64_t *s, bool extreme)
 {
     uint64_t m;
     uint16_t e;
 
+    if (extreme && rng(s) % 4) {
+        unsigned k = rng(s) % G_N_ELEMENTS(extreme_exponents);
+
+        m = rng(s) % 3 == 0 ? ~0ull << (rng(s) % 64) : rng(s) | 1ull << 63;
+        int x = extreme_exponents[k] + (int)(rng(s) % 5) - 2;
+
+        x = x < 1 ? 1 : x > 0x7ffe ? 0x7ffe : x;
+        e = (uint16_t)(x | (rng(s) & 0x8000));
+        memcpy(p, &m, 8);
+        memcpy(p + 8, &e, 2);
+        return;
+    }
     switch (rng(s) % 4) {
     case 0:
     case 1: {
@@ -365,10 +386,58 @@ static void fill_values(uint8_t *p, unsigned size, uint64_t *s)
     }
 }
 
-static void make_case(const struct fp_form *f, unsigned index, uint64_t *s,
-                      struct x86_test_case *c, uint8_t *image)
+/* Singles and doubles that overflow or underflow in arithmetic or when
+ * rounded to a narrower precision, for the unmasked cases. */
+static void fill_extremes(uint8_t *p, unsigned size, uint64_t *s)
 {
-    /* FIXME: unmasked overflow/underflow (rebiased results) not yet. */
+    for (unsigned i = 0; i + 8 <= size; i += 8) {
+        uint64_t v;
+
+        if (rng(s) % 2) {
+            uint32_t lo = (uint32_t)(rng(s) % 3 == 0 ? 0x7f000000 + rng(s) % 0x800000
+                                                      : rng(s) % 0x1000000) |
+                          (uint32_t)(rng(s) & 0x80000000u);
+
+            v = lo | (uint64_t)lo << 32;
+        } else {
+            v = rng(s) & 0x801fffffffffffffull;
+            if (rng(s) % 2)
+                v |= 0x7fc0000000000000ull;
+        }
+        memcpy(p + i, &v, 8);
+    }
+}
+
+struct family {
+    const char *name;
+    void (*build)(void);
+    unsigned cases_per_form;
+    bool unmasked;              /* x87 exception masks cleared */
+};
+
+/* The family under test, and what its cases left (x86_test_forms callbacks). */
+struct run {
+    const struct family *fam;
+    unsigned errors, rebiased;
+};
+
+static const char *form_name(unsigned form)
+{
+    return forms[form].name;
+}
+
+/*
+ * One case. @unmasked: FCW with the exception masks cleared one at a time
+ * or all together (by @index), operands near the range limits, so that the
+ * unmasked responses of SDM vol. 1, 4.9.2 and 8.5 (rebiased overflow and
+ * underflow results, suppressed stores, stack kept) are compared.
+ */
+static void make_case(unsigned form, unsigned index, uint64_t *s,
+                      struct x86_test_case *c, uint8_t *image, void *opaque)
+{
+    const struct run *run = opaque;
+    const struct fp_form *f = &forms[form];
+    const bool unmasked = run->fam->unmasked;
     static const uint16_t fcws[] = {
         0x037f, 0x037f, 0x037f, 0x027f, 0x007f, 0x077f, 0x0b7f, 0x0f7f, 0x037e,
         0x037b, 0x035f, 0x0378,
@@ -385,8 +454,15 @@ static void make_case(const struct fp_form *f, unsigned index, uint64_t *s,
     memset(c, 0, sizeof(*c));
     memset(image, 0, IMAGE_SIZE);
     fill_values(image + MEMORY, IMAGE_SIZE - MEMORY, s);
+    if (unmasked) {
+        static const uint16_t cleared[] = { 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x3f, 0x18 };
+
+        fcw = (uint16_t)((fcw & 0x0f00) | (0x7f & ~cleared[index % G_N_ELEMENTS(cleared)]));
+        if (rng(s) % 4)
+            fill_extremes(image + MEMORY, 16, s);
+    }
     if (rng(s) % 4 == 0)                /* in 10-byte reach: an m80 */
-        put_ext(image + MEMORY, s);
+        put_ext(image + MEMORY, s, unmasked);
     if (rng(s) % 8 == 0)
         fsw |= 0x20;                    /* PE already set */
     memcpy(image + 0, &fcw, 2);
@@ -394,7 +470,7 @@ static void make_case(const struct fp_form *f, unsigned index, uint64_t *s,
     image[4] = (rng(s) % 3 == 0) ? (uint8_t)rng(s) : 0xff;
     memcpy(image + 24, &mxcsr, 4);
     for (unsigned i = 0; i < 8; i++)
-        put_ext(image + 32 + 16 * i, s);
+        put_ext(image + 32 + 16 * i, s, unmasked);
     fill_values(image + 160, 256, s);
 
     c->code[n++] = 0x0f;                /* fxrstor [rbx] */
@@ -439,134 +515,164 @@ static void mask_result(const struct fp_form *f, struct x86_test_result *r)
         memset(r->data + MEMORY + 6, 0, 8);
 }
 
-#define FLAGS_COMPARED (0xffffffffull & ~(uint64_t)X86_RF)
-
-static bool same(const struct x86_test_result *a, const struct x86_test_result *b)
+/* Both results; counts the x87 errors left pending. */
+static void mask_results(unsigned form, struct x86_test_result *host,
+                         struct x86_test_result *mimic, void *opaque)
 {
-    return a->signal == b->signal && a->rip == b->rip &&
-           ((a->rflags ^ b->rflags) & FLAGS_COMPARED) == 0 &&
-           memcmp(a->gpr, b->gpr, sizeof(a->gpr)) == 0 &&
-           memcmp(a->data, b->data, sizeof(a->data)) == 0;
+    struct run *run = opaque;
+
+    mask_result(&forms[form], host);
+    mask_result(&forms[form], mimic);
+    /* FSW.ES after the instruction; with OE or UE unmasked and set */
+    if (host->signal == SIGTRAP && (host->data[SAVED + 2] & 0x80)) {
+        run->errors++;
+        run->rebiased += (host->data[SAVED + 2] & ~host->data[SAVED] & 0x18) != 0;
+    }
 }
 
-static void report(const struct fp_form *f, const struct x86_test_case *c,
+static void report(unsigned form, const struct x86_test_case *c,
                    const struct x86_test_result *host, const struct x86_test_result *mimic)
 {
-    GString *s = g_string_new(NULL);
+    const struct fp_form *f = &forms[form];
+    GString *s = x86_test_report_begin(c, "%s", f->name);
 
-    g_string_append_printf(s, "MISMATCH %s: bytes", f->name);
-    for (unsigned i = 0; i < c->length; i++)
-        g_string_append_printf(s, " %02x", c->code[i]);
     g_string_append_printf(s, "\n  signal host %d mimic %d; rip host %#llx mimic %#llx;"
                            " flags host %#llx mimic %#llx", host->signal, mimic->signal,
                            (unsigned long long)host->rip, (unsigned long long)mimic->rip,
                            (unsigned long long)host->rflags, (unsigned long long)mimic->rflags);
-    for (unsigned i = 0; i < 16; i++)
-        if (host->gpr[i] != mimic->gpr[i])
-            g_string_append_printf(s, "\n  gpr%u host %016llx mimic %016llx", i,
-                                   (unsigned long long)host->gpr[i],
-                                   (unsigned long long)mimic->gpr[i]);
-    for (unsigned i = 0, shown = 0; i < X86_TEST_PAGE && shown < 24; i++)
-        if (host->data[i] != mimic->data[i]) {
-            g_string_append_printf(s, "\n  data[%#x] in %02x host %02x mimic %02x", i,
-                                   i < IMAGE_SIZE ? c->image[i] : 0, host->data[i],
-                                   mimic->data[i]);
-            shown++;
-        }
-    g_test_message("%s", s->str);
-    g_string_free(s, TRUE);
+    g_string_append_printf(s, "\n  in: fcw %02x%02x fsw %02x%02x ftw %02x; memory",
+                           c->image[1], c->image[0], c->image[3], c->image[2], c->image[4]);
+    for (unsigned i = 0; i < 10; i++)
+        g_string_append_printf(s, " %02x", c->image[MEMORY + i]);
+    for (unsigned i = 0; i < 8; i++) {
+        g_string_append_printf(s, "\n  in: r%u ", i);
+        for (unsigned j = 10; j-- > 0;)
+            g_string_append_printf(s, "%02x", c->image[32 + 16 * i + j]);
+        g_string_append_printf(s, " host ");
+        for (unsigned j = 10; j-- > 0;)
+            g_string_append_printf(s, "%02x", host->data[SAVED + 32 + 16 * i + j]);
+        g_string_append_printf(s, " mimic ");
+        for (unsigned j = 10; j-- > 0;)
+            g_string_append_printf(s, "%02x", mimic->data[SAVED + 32 + 16 * i + j]);
+    }
+    x86_test_report_gprs(s, host, mimic);
+    x86_test_report_data(s, c, host, mimic, true, 24);
+    x86_test_report_end(s);
 }
 
-struct family {
-    const char *name;
-    void (*build)(void);
-    unsigned cases_per_form;
-};
-
 static const struct family families[] = {
-    { "x87", family_x87, 32 },
-    { "sse-mmx", family_sse, 32 },
-    { "ssse3-sse4", family_sse4, 64 },
+    { "x87", family_x87, 32, false },
+    { "x87-unmasked", family_x87, 64, true },
+    { "sse-mmx", family_sse, 32, false },
+    { "ssse3-sse4", family_sse4, 64, false },
 };
 
 static void test_family(gconstpointer data)
 {
     const struct family *fam = data;
-    struct x86_test_case *cases = g_new(struct x86_test_case, BATCH);
-    struct x86_test_result *host = g_new(struct x86_test_result, BATCH);
-    struct x86_test_result *mimic = g_new(struct x86_test_result, BATCH);
-    uint8_t *images = g_malloc((size_t)BATCH * IMAGE_SIZE);
-    const struct fp_form **of = g_new(const struct fp_form *, BATCH);
-    unsigned ncases = 0, failures = 0, faults = 0, reports = 0;
-    unsigned *bad = NULL;
-    char why[256];
-    const unsigned CASES_PER_FORM = fam->cases_per_form;
+    struct run run = { .fam = fam };
+    struct x86_test_forms f = {
+        .family = fam->name,
+        .build = fam->build,
+        .nforms = &nforms,
+        .cases_per_form = fam->cases_per_form,
+        .image_size = IMAGE_SIZE,
+        .seed = (uint64_t)seed_salt + 1 + fam->unmasked,
+        .name = form_name,
+        .make_case = make_case,
+        .mask = mask_results,
+        .report = report,
+        .opaque = &run,
+    };
 
-    nforms = 0;
-    fam->build();
-    bad = g_new0(unsigned, nforms);
-    for (unsigned k = 0; k < nforms;) {
-        unsigned n = 0;
-
-        for (; k < nforms && n + CASES_PER_FORM <= BATCH; k++) {
-            uint64_t s = g_str_hash(forms[k].name) * 0x9e3779b97f4a7c15ull + seed_salt + 1;
-
-            for (unsigned i = 0; i < CASES_PER_FORM; i++, n++) {
-                make_case(&forms[k], i, &s, &cases[n], images + (size_t)n * IMAGE_SIZE);
-                of[n] = &forms[k];
-            }
-        }
-        if (x86_test_run_native(cases, n, host, why, sizeof(why)) != 0)
-            g_error("%s: %s", fam->name, why);
-        x86_test_run_mimic(cases, n, mimic);
-        for (unsigned i = 0; i < n; i++) {
-            mask_result(of[i], &host[i]);
-            mask_result(of[i], &mimic[i]);
-            faults += host[i].signal != SIGTRAP;
-            if (same(&host[i], &mimic[i]))
-                continue;
-            failures++;
-            if (bad[of[i] - forms]++ == 0 && reports++ < 8)
-                report(of[i], &cases[i], &host[i], &mimic[i]);
-        }
-        ncases += n;
-    }
-    for (unsigned k = 0; k < nforms; k++)
-        if (bad[k])
-            g_test_message("form %s: %u of %u cases differ", forms[k].name, bad[k],
-                           CASES_PER_FORM);
-    total_forms += nforms;
-    total_cases += ncases;
-    g_test_message("family %s: %u forms, %u cases (%u end in an exception), %u cases differ",
-                   fam->name, nforms, ncases, faults, failures);
-    g_free(bad);
-    g_free(of);
-    g_free(images);
-    g_free(cases);
-    g_free(host);
-    g_free(mimic);
-    if (failures)
-        g_test_fail();
+    x86_test_run_forms(&f, &totals);
+    if (fam->build == family_x87)
+        g_test_message("family %s: %u cases leave an x87 error pending, %u of them "
+                       "overflow or underflow unmasked", fam->name, run.errors, run.rebiased);
 }
 
 static void test_totals(void)
 {
     g_test_message("x87/SSE differential coverage: %u instruction forms, %u cases",
-                   total_forms, total_cases);
+                   totals.forms, totals.cases);
+}
+
+/* ---- CR0.NE = 0: FERR# and IGNNE# instead of #MF ------------------------ */
+
+static bool ferr_line, ignne_line;
+static unsigned ferr_changes;
+
+static void test_set_ferr(void *opaque, bool asserted)
+{
+    ferr_changes += ferr_line != asserted;
+    ferr_line = asserted;
+}
+
+static bool test_ignne(void *opaque)
+{
+    return ignne_line;
+}
+
+static const struct x86_platform_ops ferr_platform = {
+    .set_ferr = test_set_ferr,
+    .ignne = test_ignne,
+};
+
+/*
+ * FWAIT with a divide-by-zero pending: #MF with CR0.NE set; with it clear,
+ * FERR# and a freeze before FWAIT until IGNNE# lets it go, then FNCLEX
+ * takes FERR# back (SDM vol. 1, 8.7.2, D.2.1).
+ */
+static void test_ferr(void)
+{
+    static uint8_t code[X86_TEST_PAGE] __attribute__((aligned(4096)));
+    static const uint8_t program[] = { 0x9b, 0xdb, 0xe2, 0xcc };   /* fwait; fnclex; int3 */
+    const uint64_t start = X86_TEST_CODE_ADDR + X86_TEST_CODE_OFFSET;
+    struct memory_map *map = memory_map_new("x86-ferr", 1ull << 40, NULL);
+    struct x86_cpu *cpu = g_new0(struct x86_cpu, 1);
+
+    memset(code, 0xcc, sizeof(code));
+    memcpy(code + X86_TEST_CODE_OFFSET, program, sizeof(program));
+    memory_map_add_ram(map, "code", X86_TEST_CODE_ADDR, X86_TEST_PAGE, code, NULL);
+    x86_cpu_init(cpu, map);
+    for (unsigned ne = 0; ne < 2; ne++) {
+        x86_cpu_set_flat64(cpu);
+        if (!ne)
+            cpu->cr0 &= ~X86_CR0_NE;
+        cpu->platform = &ferr_platform;
+        cpu->fpu.fcw = 0x037b;
+        cpu->fpu.fsw = 0x0004 | 0x0080 | 0x8000;        /* ZE, ES, B */
+        cpu->rip = start;
+        ferr_line = ignne_line = false;
+        ferr_changes = 0;
+        if (ne) {
+            g_assert_cmpint(x86_cpu_run(cpu, 8), ==, X86_EXIT_EXCEPTION);
+            g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_MF);
+            g_assert_cmpuint(ferr_changes, ==, 0);
+            continue;
+        }
+        g_assert_cmpint(x86_cpu_run(cpu, 8), ==, X86_EXIT_HLT);
+        g_assert_cmphex(cpu->rip, ==, start);
+        g_assert_true(ferr_line);
+        /* An interrupt wakes it; the handler wrote port F0h: IGNNE#. */
+        cpu->halted = false;
+        ignne_line = true;
+        g_assert_cmpint(x86_cpu_run(cpu, 8), ==, X86_EXIT_EXCEPTION);
+        g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_BP);
+        g_assert_false(ferr_line);
+        g_assert_cmpuint(ferr_changes, ==, 2);
+        g_assert_cmphex(cpu->fpu.fsw & 0x80ff, ==, 0);
+    }
+    x86_cpu_destroy(cpu);
+    g_free(cpu);
+    memory_map_free(map);
 }
 
 int main(int argc, char **argv)
 {
-    const char *salt = g_getenv("MIMIC_X86_SEED");
-
-    g_test_init(&argc, &argv, NULL);
-    if (salt)
-        seed_salt = (uint32_t)g_ascii_strtoull(salt, NULL, 0);
-    for (unsigned i = 0; i < G_N_ELEMENTS(families); i++) {
-        g_autofree char *path = g_strdup_printf("/x86/fpdiff/%s", families[i].name);
-
-        g_test_add_data_func(path, &families[i], test_family);
-    }
+    seed_salt = x86_test_init(&argc, &argv);
+    X86_TEST_ADD_FAMILIES("/x86/fpdiff", families, test_family);
     g_test_add_func("/x86/fpdiff/totals", test_totals);
+    g_test_add_func("/x86/fpdiff/ferr", test_ferr);
     return g_test_run();
 }

@@ -8,9 +8,16 @@
  * sigreturn "returns" into the instruction. Whatever ends it (the int3 after
  * it, a branch target's int3, or a fault) lands in a second handler that
  * saves the registers from its frame and puts back the frame of the first
- * signal, so the child continues after raise(). No assembly is needed and
- * every register, including RSP, can hold any value (handlers run on an
- * alternate stack).
+ * signal, so the child continues after raise(). No assembly is needed (but
+ * for DS and ES below) and every register, including RSP, can hold any
+ * value (handlers run on an alternate stack).
+ *
+ * Compatibility mode: Linux's 64-bit sigreturn restores CS and SS from the
+ * frame (UC_SIGCONTEXT_SS, UC_STRICT_RESTORE_SS: see the kernel's
+ * tools/testing/selftests/x86/sigreturn.c), so a frame with CS =
+ * __USER32_CS "returns" into 32-bit code (AMD APM vol. 2, 1.2.4). DS and ES
+ * are not in the 64-bit frame: the handler loads them, and the exit handler
+ * reads what the instruction left there.
  */
 #include "tests/jit/x86-native.h"
 
@@ -26,6 +33,14 @@
 
 #include "engine/memory.h"
 #include "jit/x86/cpu.h"
+#include "jit/x86/system.h"
+
+#ifndef UC_SIGCONTEXT_SS
+#define UC_SIGCONTEXT_SS 0x2
+#endif
+#ifndef UC_STRICT_RESTORE_SS
+#define UC_STRICT_RESTORE_SS 0x4
+#endif
 
 void x86_test_fill_data(const struct x86_test_case *c, uint8_t *page)
 {
@@ -68,6 +83,36 @@ static gregset_t saved_gregs;
 /* The child's own x87/SSE state, put back after each case. */
 static uint8_t saved_fpregs[512];
 static volatile sig_atomic_t in_test;
+/* The child runs its cases in compatibility mode. */
+static bool child_compat;
+static uint16_t saved_ds, saved_es;
+
+static uint16_t read_ds(void)
+{
+    uint16_t v;
+
+    __asm__ volatile("mov %%ds, %0" : "=r"(v));
+    return v;
+}
+
+static uint16_t read_es(void)
+{
+    uint16_t v;
+
+    __asm__ volatile("mov %%es, %0" : "=r"(v));
+    return v;
+}
+
+static void load_ds_es(uint16_t ds, uint16_t es)
+{
+    __asm__ volatile("mov %0, %%ds\n\tmov %1, %%es" : : "r"(ds), "r"(es));
+}
+
+/* CS is bits 15:0 of REG_CSGSFS, SS bits 63:48 (struct sigcontext_64). */
+static uint64_t with_cs_ss(uint64_t csgsfs, uint16_t cs, uint16_t ss)
+{
+    return (csgsfs & 0x0000ffffffff0000ull) | cs | (uint64_t)ss << 48;
+}
 
 static void enter_handler(int sig, siginfo_t *info, void *context)
 {
@@ -81,6 +126,16 @@ static void enter_handler(int sig, siginfo_t *info, void *context)
     g[REG_RIP] = (greg_t)(X86_TEST_CODE_ADDR + X86_TEST_CODE_OFFSET);
     g[REG_EFL] = (greg_t)(((uint64_t)g[REG_EFL] & ~(uint64_t)USER_FLAGS) |
                           (child_case->rflags & USER_FLAGS));
+    if (child_compat) {
+        for (unsigned i = 0; i < 8; i++)
+            g[greg_index[i]] = (greg_t)(uint32_t)child_case->gpr[i];
+        g[REG_CSGSFS] = (greg_t)with_cs_ss((uint64_t)g[REG_CSGSFS],
+                                           X86_TEST_USER32_CS, X86_TEST_USER_DS);
+        uc->uc_flags |= UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+        saved_ds = read_ds();
+        saved_es = read_es();
+        load_ds_es(X86_TEST_USER_DS, X86_TEST_USER_DS);
+    }
     in_test = 1;
 }
 
@@ -97,6 +152,18 @@ static void exit_handler(int sig, siginfo_t *info, void *context)
     child_result->rip = (uint64_t)g[REG_RIP];
     child_result->rflags = (uint64_t)g[REG_EFL];
     child_result->signal = sig;
+    child_result->vector = (uint8_t)g[REG_TRAPNO];
+    child_result->error_code = (uint32_t)g[REG_ERR];
+    child_result->sreg[0] = read_es();
+    child_result->sreg[1] = (uint16_t)g[REG_CSGSFS];
+    child_result->sreg[2] = (uint16_t)((uint64_t)g[REG_CSGSFS] >> 48);
+    child_result->sreg[3] = read_ds();
+    if (child_compat) {
+        for (unsigned i = 0; i < 8; i++)
+            child_result->gpr[i] = (uint32_t)child_result->gpr[i];
+        child_result->rip = (uint32_t)child_result->rip;
+        load_ds_es(saved_ds, saved_es);
+    }
     memcpy(child_result->data, (void *)(uintptr_t)X86_TEST_DATA_ADDR, X86_TEST_PAGE);
     memcpy(g, saved_gregs, sizeof(saved_gregs));
     memcpy(uc->uc_mcontext.fpregs, saved_fpregs, sizeof(saved_fpregs));
@@ -141,9 +208,9 @@ static void child_main(const struct x86_test_case *cases, unsigned count,
     _exit(0);
 }
 
-int x86_test_run_native(const struct x86_test_case *cases, unsigned count,
-                        struct x86_test_result *results, char *why,
-                        unsigned why_size)
+static int run_native(const struct x86_test_case *cases, unsigned count,
+                      struct x86_test_result *results, char *why,
+                      unsigned why_size, bool compat)
 {
     size_t bytes = (size_t)count * sizeof(*results);
     struct x86_test_result *shared;
@@ -157,8 +224,10 @@ int x86_test_run_native(const struct x86_test_case *cases, unsigned count,
     }
     fflush(NULL);
     pid = fork();
-    if (pid == 0)
+    if (pid == 0) {
+        child_compat = compat;
         child_main(cases, count, shared);
+    }
     if (pid < 0 || waitpid(pid, &status, 0) != pid) {
         snprintf(why, why_size, "fork/wait: %s", strerror(errno));
         munmap(shared, bytes);
@@ -172,6 +241,20 @@ int x86_test_run_native(const struct x86_test_case *cases, unsigned count,
     memcpy(results, shared, bytes);
     munmap(shared, bytes);
     return 0;
+}
+
+int x86_test_run_native(const struct x86_test_case *cases, unsigned count,
+                        struct x86_test_result *results, char *why,
+                        unsigned why_size)
+{
+    return run_native(cases, count, results, why, why_size, false);
+}
+
+int x86_test_run_native32(const struct x86_test_case *cases, unsigned count,
+                          struct x86_test_result *results, char *why,
+                          unsigned why_size)
+{
+    return run_native(cases, count, results, why, why_size, true);
 }
 
 int x86_test_signal_of_vector(unsigned vector)
@@ -189,16 +272,68 @@ int x86_test_signal_of_vector(unsigned vector)
     }
 }
 
-void x86_test_run_mimic(const struct x86_test_case *cases, unsigned count,
-                        struct x86_test_result *results)
+/*
+ * Linux x86-64's GDT (arch/x86/kernel/cpu/common.c, gdt_page): the entries a
+ * user selector can name. The TSS, LDT and TLS slots are left empty: a
+ * segment load from them fails with the same #GP(selector) as from their
+ * system descriptors or unused TLS entries.
+ */
+static const uint64_t linux_gdt[16] = {
+    [1] = 0x00cf9b000000ffffull,    /* __KERNEL32_CS */
+    [2] = 0x00af9b000000ffffull,    /* __KERNEL_CS */
+    [3] = 0x00cf93000000ffffull,    /* __KERNEL_DS */
+    [4] = 0x00cffb000000ffffull,    /* __USER32_CS */
+    [5] = 0x00cff3000000ffffull,    /* __USER_DS */
+    [6] = 0x00affb000000ffffull,    /* __USER_CS */
+};
+
+#define TEST_GDT_ADDR 0x30000000ull
+
+/* CPL 3 with flat 32-bit segments from the GDT (SDM vol. 3, 3.4). */
+static void set_user32(struct x86_cpu *cpu, uint8_t *gdt, bool long_mode)
+{
+    memset(gdt, 0, X86_TEST_PAGE);
+    memcpy(gdt, linux_gdt, sizeof(linux_gdt));
+    cpu->gdt_base = TEST_GDT_ADDR;
+    cpu->gdt_limit = sizeof(linux_gdt) - 1;
+    x86_descriptor_to_cache(linux_gdt[X86_TEST_USER32_CS >> 3], X86_TEST_USER32_CS,
+                            &cpu->seg[X86_CS]);
+    x86_descriptor_to_cache(linux_gdt[X86_TEST_USER_DS >> 3], X86_TEST_USER_DS,
+                            &cpu->seg[X86_SS]);
+    cpu->seg[X86_DS] = cpu->seg[X86_ES] = cpu->seg[X86_SS];
+    for (unsigned i = X86_FS; i <= X86_GS; i++)
+        cpu->seg[i] = (struct x86_segment_cache){ .flags = X86_SEGF_UNUSABLE };
+    cpu->ldt = (struct x86_segment_cache){ .flags = X86_SEGF_UNUSABLE };
+    cpu->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE;
+    cpu->cr4 = X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | (long_mode ? X86_CR4_PAE : 0);
+    cpu->efer = long_mode ? X86_EFER_LME | X86_EFER_LMA : 0;
+    cpu->rflags = 0x202;
+    x86_update_mode(cpu);
+    x86_tlb_flush(cpu);
+    x86_code_flush(cpu);
+}
+
+enum mimic_mode { MIMIC_FLAT64, MIMIC_PROT32, MIMIC_COMPAT32 };
+
+/*
+ * Run the cases on Mimic's CPU: in flat 64-bit user mode with 64-bit
+ * results, or at CPL 3 with Linux's GDT and 32-bit results.
+ */
+static void run_mimic(const struct x86_test_case *cases, unsigned count,
+                      struct x86_test_result *results, enum mimic_mode mode)
 {
     static uint8_t code[X86_TEST_PAGE] __attribute__((aligned(4096)));
     static uint8_t data[X86_TEST_PAGE] __attribute__((aligned(4096)));
-    struct memory_map *map = memory_map_new("x86-test", 1ull << 40, NULL);
+    static uint8_t gdt[X86_TEST_PAGE] __attribute__((aligned(4096)));
+    const bool user32 = mode != MIMIC_FLAT64;
+    struct memory_map *map = memory_map_new(user32 ? "x86-test32" : "x86-test",
+                                            1ull << 40, NULL);
     struct x86_cpu *cpu = malloc(sizeof(*cpu));
 
     memory_map_add_ram(map, "code", X86_TEST_CODE_ADDR, X86_TEST_PAGE, code, NULL);
     memory_map_add_ram(map, "data", X86_TEST_DATA_ADDR, X86_TEST_PAGE, data, NULL);
+    if (user32)
+        memory_map_add_ram(map, "gdt", TEST_GDT_ADDR, X86_TEST_PAGE, gdt, NULL);
     x86_cpu_init(cpu, map);
     for (unsigned i = 0; i < count; i++) {
         const struct x86_test_case *c = &cases[i];
@@ -206,21 +341,52 @@ void x86_test_run_mimic(const struct x86_test_case *cases, unsigned count,
         enum x86_exit exit;
 
         fill_code(c, code);
-        x86_code_invalidate_range(cpu, X86_TEST_CODE_ADDR, X86_TEST_PAGE);
+        if (!user32)
+            x86_code_invalidate_range(cpu, X86_TEST_CODE_ADDR, X86_TEST_PAGE);
         x86_test_fill_data(c, data);
-        x86_cpu_set_flat64(cpu);
-        memcpy(cpu->gpr, c->gpr, sizeof(cpu->gpr));
+        if (user32) {
+            set_user32(cpu, gdt, mode == MIMIC_COMPAT32);
+            for (unsigned k = 0; k < 16; k++)
+                cpu->gpr[k] = k < 8 ? (uint32_t)c->gpr[k] : c->gpr[k];
+        } else {
+            x86_cpu_set_flat64(cpu);
+            memcpy(cpu->gpr, c->gpr, sizeof(cpu->gpr));
+        }
         cpu->rip = X86_TEST_CODE_ADDR + X86_TEST_CODE_OFFSET;
         cpu->rflags = 0x202 | (c->rflags & USER_FLAGS);
         exit = x86_cpu_run(cpu, 64);
-        memcpy(r->gpr, cpu->gpr, sizeof(r->gpr));
-        r->rip = cpu->rip;
         r->rflags = cpu->rflags;
-        r->signal = exit == X86_EXIT_EXCEPTION
-                  ? x86_test_signal_of_vector(cpu->exception_vector) : 0;
+        r->vector = exit == X86_EXIT_EXCEPTION ? cpu->exception_vector : 0xff;
+        r->signal = exit == X86_EXIT_EXCEPTION ? x86_test_signal_of_vector(r->vector) : 0;
+        if (user32) {
+            memset(r->gpr, 0, sizeof(r->gpr));
+            for (unsigned k = 0; k < 8; k++)
+                r->gpr[k] = (uint32_t)cpu->gpr[k];
+            r->rip = (uint32_t)cpu->rip;
+            r->error_code = cpu->exception_has_error ? cpu->exception_error : 0;
+            r->sreg[0] = cpu->seg[X86_ES].selector;
+            r->sreg[1] = cpu->seg[X86_CS].selector;
+            r->sreg[2] = cpu->seg[X86_SS].selector;
+            r->sreg[3] = cpu->seg[X86_DS].selector;
+        } else {
+            memcpy(r->gpr, cpu->gpr, sizeof(r->gpr));
+            r->rip = cpu->rip;
+        }
         memcpy(r->data, data, X86_TEST_PAGE);
     }
     x86_cpu_destroy(cpu);
     free(cpu);
     memory_map_free(map);
+}
+
+void x86_test_run_mimic(const struct x86_test_case *cases, unsigned count,
+                        struct x86_test_result *results)
+{
+    run_mimic(cases, count, results, MIMIC_FLAT64);
+}
+
+void x86_test_run_mimic32(const struct x86_test_case *cases, unsigned count,
+                          struct x86_test_result *results, bool long_mode)
+{
+    run_mimic(cases, count, results, long_mode ? MIMIC_COMPAT32 : MIMIC_PROT32);
 }

@@ -17,6 +17,11 @@
 
 #define X86_TEST_MAX_PATCHES 2
 
+/* Linux x86-64 user selectors (__USER32_CS, __USER_DS, __USER_CS). */
+#define X86_TEST_USER32_CS 0x23
+#define X86_TEST_USER_DS 0x2b
+#define X86_TEST_USER_CS 0x33
+
 struct x86_test_case {
     uint8_t code[32];
     uint8_t length;
@@ -35,6 +40,9 @@ struct x86_test_result {
     uint64_t gpr[16];
     uint64_t rip, rflags;
     int signal;                 /* SIGTRAP after the int3 that follows, or the fault */
+    uint8_t vector;             /* its exception vector (3 for the int3) */
+    uint32_t error_code;        /* its error code, where the vector has one */
+    uint16_t sreg[4];           /* ES, CS, SS, DS selectors afterwards */
     uint8_t data[X86_TEST_PAGE];
 };
 
@@ -52,6 +60,22 @@ int x86_test_run_native(const struct x86_test_case *cases, unsigned count,
 /* The same cases on Mimic's CPU (flat 64-bit user mode). */
 void x86_test_run_mimic(const struct x86_test_case *cases, unsigned count,
                         struct x86_test_result *results);
+
+/*
+ * The same in compatibility mode (32-bit code, CS = __USER32_CS, DS = ES =
+ * SS = __USER_DS): EAX..EDI are the low halves of gpr[0..7], the code and
+ * data pages lie below 4 GiB. Results hold 32-bit registers and EIP.
+ */
+int x86_test_run_native32(const struct x86_test_case *cases, unsigned count,
+                          struct x86_test_result *results, char *why,
+                          unsigned why_size);
+
+/*
+ * The 32-bit cases on Mimic's CPU at CPL 3 with Linux's GDT: in 32-bit
+ * protected mode, or in compatibility mode when @long_mode is set.
+ */
+void x86_test_run_mimic32(const struct x86_test_case *cases, unsigned count,
+                          struct x86_test_result *results, bool long_mode);
 
 /* The host signal Linux sends for exception @vector in user mode. */
 int x86_test_signal_of_vector(unsigned vector);
