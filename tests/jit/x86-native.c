@@ -9,7 +9,7 @@
  * it, a branch target's int3, or a fault) lands in a second handler that
  * saves the registers from its frame and puts back the frame of the first
  * signal, so the child continues after raise(). No assembly is needed (but
- * for DS and ES below) and every register, including RSP, can hold any
+ * for DS, ES and two sticky flags below) and every register, including RSP, can hold any
  * value (handlers run on an alternate stack).
  *
  * Compatibility mode: Linux's 64-bit sigreturn restores CS and SS from the
@@ -18,6 +18,12 @@
  * __USER32_CS "returns" into 32-bit code (AMD APM vol. 2, 1.2.4). DS and ES
  * are not in the 64-bit frame: the handler loads them, and the exit handler
  * reads what the instruction left there.
+ *
+ * 16-bit code: the child puts a 16-bit code segment and three 16-bit data
+ * segments in its LDT (modify_ldt(2)), based at the code page and in the
+ * data page; the frame "returns" to CS = that code segment and SS = a
+ * 16-bit stack segment (the kernel's espfix64 keeps ESP[31:16] across the
+ * IRET to a 16-bit SS), the handler loads DS and ES.
  */
 #include "tests/jit/x86-native.h"
 
@@ -26,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <asm/ldt.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -83,8 +91,9 @@ static gregset_t saved_gregs;
 /* The child's own x87/SSE state, put back after each case. */
 static uint8_t saved_fpregs[512];
 static volatile sig_atomic_t in_test;
-/* The child runs its cases in compatibility mode. */
-static bool child_compat;
+/* How the child runs its cases: 64-bit, 32-bit or 16-bit code. */
+enum native_mode { NATIVE_64, NATIVE_32, NATIVE_16 };
+static enum native_mode child_mode;
 static uint16_t saved_ds, saved_es;
 
 static uint16_t read_ds(void)
@@ -114,6 +123,17 @@ static uint64_t with_cs_ss(uint64_t csgsfs, uint16_t cs, uint16_t ss)
     return (csgsfs & 0x0000ffffffff0000ull) | cs | (uint64_t)ss << 48;
 }
 
+/*
+ * Linux's sigreturn takes only the arithmetic flags, DF, TF, AC and RF from
+ * the frame: NT and ID that a POPF under test set would stay set in the
+ * child for the cases after it. Clear them.
+ */
+static void clear_sticky_flags(void)
+{
+    __asm__ volatile("pushfq\n\tandq %0, (%%rsp)\n\tpopfq"
+                     : : "i"(~(X86_NT | X86_ID)) : "cc", "memory");
+}
+
 static void enter_handler(int sig, siginfo_t *info, void *context)
 {
     ucontext_t *uc = context;
@@ -126,15 +146,23 @@ static void enter_handler(int sig, siginfo_t *info, void *context)
     g[REG_RIP] = (greg_t)(X86_TEST_CODE_ADDR + X86_TEST_CODE_OFFSET);
     g[REG_EFL] = (greg_t)(((uint64_t)g[REG_EFL] & ~(uint64_t)USER_FLAGS) |
                           (child_case->rflags & USER_FLAGS));
-    if (child_compat) {
+    if (child_mode != NATIVE_64) {
+        bool code16 = child_mode == NATIVE_16;
+        uint16_t cs = code16 ? X86_TEST_LDT_CS16 : X86_TEST_USER32_CS;
+        uint16_t ss = code16 ? X86_TEST_LDT_SS16 : X86_TEST_USER_DS;
+
         for (unsigned i = 0; i < 8; i++)
             g[greg_index[i]] = (greg_t)(uint32_t)child_case->gpr[i];
-        g[REG_CSGSFS] = (greg_t)with_cs_ss((uint64_t)g[REG_CSGSFS],
-                                           X86_TEST_USER32_CS, X86_TEST_USER_DS);
+        if (code16)
+            g[REG_RIP] = X86_TEST_CODE_OFFSET;     /* IP in the code segment */
+        g[REG_CSGSFS] = (greg_t)with_cs_ss((uint64_t)g[REG_CSGSFS], cs, ss);
         uc->uc_flags |= UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
         saved_ds = read_ds();
         saved_es = read_es();
-        load_ds_es(X86_TEST_USER_DS, X86_TEST_USER_DS);
+        if (code16)
+            load_ds_es(X86_TEST_LDT_DS16, X86_TEST_LDT_ES16);
+        else
+            load_ds_es(X86_TEST_USER_DS, X86_TEST_USER_DS);
     }
     in_test = 1;
 }
@@ -158,7 +186,7 @@ static void exit_handler(int sig, siginfo_t *info, void *context)
     child_result->sreg[1] = (uint16_t)g[REG_CSGSFS];
     child_result->sreg[2] = (uint16_t)((uint64_t)g[REG_CSGSFS] >> 48);
     child_result->sreg[3] = read_ds();
-    if (child_compat) {
+    if (child_mode != NATIVE_64) {
         for (unsigned i = 0; i < 8; i++)
             child_result->gpr[i] = (uint32_t)child_result->gpr[i];
         child_result->rip = (uint32_t)child_result->rip;
@@ -167,6 +195,33 @@ static void exit_handler(int sig, siginfo_t *info, void *context)
     memcpy(child_result->data, (void *)(uintptr_t)X86_TEST_DATA_ADDR, X86_TEST_PAGE);
     memcpy(g, saved_gregs, sizeof(saved_gregs));
     memcpy(uc->uc_mcontext.fpregs, saved_fpregs, sizeof(saved_fpregs));
+}
+
+/*
+ * The 16-bit segments of the LDT: byte granular, limit 0xffff, present,
+ * DPL 3, accessed (as modify_ldt(2) makes them).
+ */
+static const struct { uint16_t selector; uint32_t base; bool code; } ldt16[] = {
+    { X86_TEST_LDT_CS16, X86_TEST_CODE_ADDR, true },
+    { X86_TEST_LDT_DS16, X86_TEST_DATA_ADDR, false },
+    { X86_TEST_LDT_ES16, X86_TEST_DATA_ADDR + X86_TEST_ES16_BASE, false },
+    { X86_TEST_LDT_SS16, X86_TEST_DATA_ADDR + X86_TEST_SS16_BASE, false },
+};
+
+/* Put them in the child's LDT (see the kernel's selftests/x86/ldt_gdt.c). */
+static bool install_ldt16(void)
+{
+    for (unsigned i = 0; i < sizeof(ldt16) / sizeof(ldt16[0]); i++) {
+        struct user_desc d = {
+            .entry_number = ldt16[i].selector >> 3, .base_addr = ldt16[i].base,
+            .limit = 0xffff,
+            .contents = ldt16[i].code ? MODIFY_LDT_CONTENTS_CODE : MODIFY_LDT_CONTENTS_DATA,
+        };
+
+        if (syscall(SYS_modify_ldt, 1, &d, sizeof(d)) != 0)
+            return false;
+    }
+    return true;
 }
 
 static void child_main(const struct x86_test_case *cases, unsigned count,
@@ -189,6 +244,8 @@ static void child_main(const struct x86_test_case *cases, unsigned count,
         _exit(90);
     if (sigaltstack(&ss, NULL) != 0)
         _exit(91);
+    if (child_mode == NATIVE_16 && !install_ldt16())
+        _exit(93);
     sigemptyset(&sa.sa_mask);
     sa.sa_sigaction = enter_handler;
     sigaction(SIGUSR1, &sa, NULL);
@@ -204,13 +261,14 @@ static void child_main(const struct x86_test_case *cases, unsigned count,
         raise(SIGUSR1);
         if (in_test)
             _exit(92);
+        clear_sticky_flags();
     }
     _exit(0);
 }
 
 static int run_native(const struct x86_test_case *cases, unsigned count,
                       struct x86_test_result *results, char *why,
-                      unsigned why_size, bool compat)
+                      unsigned why_size, enum native_mode mode)
 {
     size_t bytes = (size_t)count * sizeof(*results);
     struct x86_test_result *shared;
@@ -225,7 +283,7 @@ static int run_native(const struct x86_test_case *cases, unsigned count,
     fflush(NULL);
     pid = fork();
     if (pid == 0) {
-        child_compat = compat;
+        child_mode = mode;
         child_main(cases, count, shared);
     }
     if (pid < 0 || waitpid(pid, &status, 0) != pid) {
@@ -247,14 +305,21 @@ int x86_test_run_native(const struct x86_test_case *cases, unsigned count,
                         struct x86_test_result *results, char *why,
                         unsigned why_size)
 {
-    return run_native(cases, count, results, why, why_size, false);
+    return run_native(cases, count, results, why, why_size, NATIVE_64);
 }
 
 int x86_test_run_native32(const struct x86_test_case *cases, unsigned count,
                           struct x86_test_result *results, char *why,
                           unsigned why_size)
 {
-    return run_native(cases, count, results, why, why_size, true);
+    return run_native(cases, count, results, why, why_size, NATIVE_32);
+}
+
+int x86_test_run_native16(const struct x86_test_case *cases, unsigned count,
+                          struct x86_test_result *results, char *why,
+                          unsigned why_size)
+{
+    return run_native(cases, count, results, why, why_size, NATIVE_16);
 }
 
 int x86_test_signal_of_vector(unsigned vector)
@@ -288,22 +353,44 @@ static const uint64_t linux_gdt[16] = {
 };
 
 #define TEST_GDT_ADDR 0x30000000ull
+/* The LDT, in the GDT's page, and the GDT selector Linux gives it (GDT_ENTRY_LDT). */
+#define TEST_LDT_OFFSET 0x800u
+#define TEST_LDT_SELECTOR 0x50
 
-/* CPL 3 with flat 32-bit segments from the GDT (SDM vol. 3, 3.4). */
-static void set_user32(struct x86_cpu *cpu, uint8_t *gdt, bool long_mode)
+/*
+ * CPL 3 with flat 32-bit segments from the GDT (SDM vol. 3, 3.4), or with
+ * the 16-bit code and data segments of the LDT when @code16 is set.
+ */
+static void set_user(struct x86_cpu *cpu, uint8_t *gdt, bool long_mode, bool code16)
 {
     memset(gdt, 0, X86_TEST_PAGE);
     memcpy(gdt, linux_gdt, sizeof(linux_gdt));
     cpu->gdt_base = TEST_GDT_ADDR;
     cpu->gdt_limit = sizeof(linux_gdt) - 1;
+    cpu->ldt = (struct x86_segment_cache){ .flags = X86_SEGF_UNUSABLE };
     x86_descriptor_to_cache(linux_gdt[X86_TEST_USER32_CS >> 3], X86_TEST_USER32_CS,
                             &cpu->seg[X86_CS]);
     x86_descriptor_to_cache(linux_gdt[X86_TEST_USER_DS >> 3], X86_TEST_USER_DS,
                             &cpu->seg[X86_SS]);
     cpu->seg[X86_DS] = cpu->seg[X86_ES] = cpu->seg[X86_SS];
+    if (code16) {
+        static const unsigned sreg_of[] = { X86_CS, X86_DS, X86_ES, X86_SS };
+
+        for (unsigned i = 0; i < sizeof(ldt16) / sizeof(ldt16[0]); i++) {
+            uint64_t base = ldt16[i].base;
+            uint64_t raw = 0xffff | (base & 0xffffff) << 16 | (base >> 24) << 56 |
+                           (uint64_t)(ldt16[i].code ? 0xfb : 0xf3) << 40;
+
+            memcpy(gdt + TEST_LDT_OFFSET + (ldt16[i].selector & ~7u), &raw, 8);
+            x86_descriptor_to_cache(raw, ldt16[i].selector, &cpu->seg[sreg_of[i]]);
+        }
+        cpu->ldt = (struct x86_segment_cache){
+            .base = TEST_GDT_ADDR + TEST_LDT_OFFSET, .limit = 8 * 4 - 1,
+            .selector = TEST_LDT_SELECTOR, .flags = 0x2 | X86_SEGF_P,
+        };
+    }
     for (unsigned i = X86_FS; i <= X86_GS; i++)
         cpu->seg[i] = (struct x86_segment_cache){ .flags = X86_SEGF_UNUSABLE };
-    cpu->ldt = (struct x86_segment_cache){ .flags = X86_SEGF_UNUSABLE };
     cpu->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE;
     cpu->cr4 = X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | (long_mode ? X86_CR4_PAE : 0);
     cpu->efer = long_mode ? X86_EFER_LME | X86_EFER_LMA : 0;
@@ -313,7 +400,7 @@ static void set_user32(struct x86_cpu *cpu, uint8_t *gdt, bool long_mode)
     x86_code_flush(cpu);
 }
 
-enum mimic_mode { MIMIC_FLAT64, MIMIC_PROT32, MIMIC_COMPAT32 };
+enum mimic_mode { MIMIC_FLAT64, MIMIC_PROT32, MIMIC_COMPAT32, MIMIC_PROT16, MIMIC_COMPAT16 };
 
 /*
  * Run the cases on Mimic's CPU: in flat 64-bit user mode with 64-bit
@@ -345,14 +432,16 @@ static void run_mimic(const struct x86_test_case *cases, unsigned count,
             x86_code_invalidate_range(cpu, X86_TEST_CODE_ADDR, X86_TEST_PAGE);
         x86_test_fill_data(c, data);
         if (user32) {
-            set_user32(cpu, gdt, mode == MIMIC_COMPAT32);
+            set_user(cpu, gdt, mode == MIMIC_COMPAT32 || mode == MIMIC_COMPAT16,
+                     mode >= MIMIC_PROT16);
             for (unsigned k = 0; k < 16; k++)
                 cpu->gpr[k] = k < 8 ? (uint32_t)c->gpr[k] : c->gpr[k];
         } else {
             x86_cpu_set_flat64(cpu);
             memcpy(cpu->gpr, c->gpr, sizeof(cpu->gpr));
         }
-        cpu->rip = X86_TEST_CODE_ADDR + X86_TEST_CODE_OFFSET;
+        cpu->rip = mode >= MIMIC_PROT16 ? X86_TEST_CODE_OFFSET
+                   : X86_TEST_CODE_ADDR + X86_TEST_CODE_OFFSET;
         cpu->rflags = 0x202 | (c->rflags & USER_FLAGS);
         exit = x86_cpu_run(cpu, 64);
         r->rflags = cpu->rflags;
@@ -389,4 +478,10 @@ void x86_test_run_mimic32(const struct x86_test_case *cases, unsigned count,
                           struct x86_test_result *results, bool long_mode)
 {
     run_mimic(cases, count, results, long_mode ? MIMIC_COMPAT32 : MIMIC_PROT32);
+}
+
+void x86_test_run_mimic16(const struct x86_test_case *cases, unsigned count,
+                          struct x86_test_result *results, bool long_mode)
+{
+    run_mimic(cases, count, results, long_mode ? MIMIC_COMPAT16 : MIMIC_PROT16);
 }

@@ -21,6 +21,17 @@
 #define X86_TEST_USER32_CS 0x23
 #define X86_TEST_USER_DS 0x2b
 #define X86_TEST_USER_CS 0x33
+/*
+ * The 16-bit segments the 16-bit runner puts in the LDT (RPL 3): code at
+ * the code page, DS at the data page, ES and SS a little above it (so that
+ * using the wrong segment shows).
+ */
+#define X86_TEST_LDT_CS16 0x07
+#define X86_TEST_LDT_DS16 0x0f
+#define X86_TEST_LDT_ES16 0x17
+#define X86_TEST_LDT_SS16 0x1f
+#define X86_TEST_ES16_BASE 0x100u
+#define X86_TEST_SS16_BASE 0x200u
 
 struct x86_test_case {
     uint8_t code[32];
@@ -75,6 +86,19 @@ int x86_test_run_native32(const struct x86_test_case *cases, unsigned count,
  * protected mode, or in compatibility mode when @long_mode is set.
  */
 void x86_test_run_mimic32(const struct x86_test_case *cases, unsigned count,
+                          struct x86_test_result *results, bool long_mode);
+
+/*
+ * The same with 16-bit code: CS = X86_TEST_LDT_CS16 (base X86_TEST_CODE_ADDR,
+ * IP = X86_TEST_CODE_OFFSET), DS = X86_TEST_LDT_DS16 (base X86_TEST_DATA_ADDR:
+ * offsets 0..0xfff are the data page), ES and SS the other two; all limits
+ * 0xffff, SS 16-bit (B = 0). Results hold EAX..EDI and EIP as for 32-bit
+ * code; on Mimic at CPL 3 in protected or (@long_mode) compatibility mode.
+ */
+int x86_test_run_native16(const struct x86_test_case *cases, unsigned count,
+                          struct x86_test_result *results, char *why,
+                          unsigned why_size);
+void x86_test_run_mimic16(const struct x86_test_case *cases, unsigned count,
                           struct x86_test_result *results, bool long_mode);
 
 /* The host signal Linux sends for exception @vector in user mode. */
