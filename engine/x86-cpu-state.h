@@ -92,4 +92,7 @@ struct x86_platform_state {
     struct x86_pit_channel pit[3];
     uint32_t pit_flags;
     uint64_t clock_ns;      /* guest clock (kvmclock) */
+    /* The JIT's FERR# (bit 0) and IGNNE# (bit 1) lines (CR0.NE = 0 x87
+     * errors); KVM handles those in the kernel and leaves them 0. */
+    uint32_t x87_error_lines;
 };

@@ -445,6 +445,7 @@ void jit_pc_get_state(struct jit_pc *pc, struct x86_platform_state *state)
         state->pit[i] = pc->pit.ch[i];
     state->pit_flags = pc->pit.port61;
     state->clock_ns = vclock_now_ns(pc->clock);
+    state->x87_error_lines = (pc->ferr ? 1u : 0) | (pc->ignne ? 2u : 0);
     g_mutex_unlock(&pc->lock);
 }
 
@@ -460,6 +461,8 @@ void jit_pc_set_state(struct jit_pc *pc, const struct x86_platform_state *state)
         pc->pit.ch[i] = state->pit[i];
     pc->pit.port61 = state->pit_flags & 0x0f;
     pit_restart(&pc->pit);
+    pc->ferr = state->x87_error_lines & 1;
+    pc->ignne = state->x87_error_lines & 2;
     jit_pc_update(pc);
     g_mutex_unlock(&pc->lock);
 }

@@ -366,6 +366,8 @@ struct x86_cpu {
     volatile bool stop_requested;
     /* A REP string instruction ends its batch after this iteration (#DB). */
     bool string_break;
+    /* x86_abort_instruction: back to the loop with nothing to deliver. */
+    bool instruction_aborted;
     /* Set by a handler to leave the loop after this instruction. */
     enum x86_exit exit_request;
     bool exit_requested;
@@ -424,6 +426,9 @@ static inline void x86_cpu_request_nmi(struct x86_cpu *cpu)
 _Noreturn void x86_raise(struct x86_cpu *cpu, unsigned vector);
 _Noreturn void x86_raise_error(struct x86_cpu *cpu, unsigned vector,
                                uint32_t error_code);
+/* Leave the instruction unexecuted, RIP on it, with no exception (a CPU
+ * that froze: FERR# with CR0.NE clear). */
+_Noreturn void x86_abort_instruction(struct x86_cpu *cpu);
 
 /* Linear-address accesses of 1, 2, 4, 8 bytes, at the current privilege
  * (or supervisor while cpu->implicit_supervisor is set); may raise. */

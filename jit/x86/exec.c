@@ -396,18 +396,23 @@ enum x86_exit x86_cpu_run(struct x86_cpu *cpu, uint64_t budget)
         cpu->insn = NULL;
         cpu->implicit_supervisor = false;
         cpu->string_break = false;
-        if (!cpu->system) {
-            cpu->fault_armed = false;
-            return X86_EXIT_EXCEPTION;
+        if (cpu->instruction_aborted) {
+            /* Not executed, nothing to deliver: RIP stays on it. */
+            cpu->instruction_aborted = false;
+        } else {
+            if (!cpu->system) {
+                cpu->fault_armed = false;
+                return X86_EXIT_EXCEPTION;
+            }
+            x86_debug_before_exception(cpu);
+            if (!x86_deliver_exception(cpu)) {
+                cpu->fault_armed = false;
+                cpu->event_class = X86_EVENT_NONE;
+                return X86_EXIT_SHUTDOWN;
+            }
+            if (cpu->budget_left)
+                cpu->budget_left--;
         }
-        x86_debug_before_exception(cpu);
-        if (!x86_deliver_exception(cpu)) {
-            cpu->fault_armed = false;
-            cpu->event_class = X86_EVENT_NONE;
-            return X86_EXIT_SHUTDOWN;
-        }
-        if (cpu->budget_left)
-            cpu->budget_left--;
     }
     cpu->fault_armed = true;
     exit = run_loop(cpu);

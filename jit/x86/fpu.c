@@ -14,16 +14,47 @@
  * 2-2); a waiting instruction with an unmasked exception pending 
  * gives #MF. Pending means an exception flag is set whose mask is clear,
  * whatever FSW.ES says (FXRSTOR and FLDENV can load any combination).
- * The x87 handlers pass @waiting false and do the wait themselves, FERR#
- * with CR0.NE clear included (ops-x87.c). FIXME: MMX instructions raise
- * #MF whatever CR0.NE says.
+ * With CR0.NE clear the wait is FERR# instead (x86_fpu_wait).
  */
 void x86_fpu_check_x87(struct x86_cpu *cpu, bool waiting)
 {
     if (cpu->cr0 & (X86_CR0_EM | X86_CR0_TS))
         x86_raise(cpu, X86_EXC_NM);
-    if (waiting && x86_fpu_pending(&cpu->fpu))
+    if (waiting)
+        x86_fpu_wait(cpu);
+}
+
+/*
+ * A waiting instruction (8.3.11) or an MMX instruction (vol. 3, 12.5.1)
+ * with an unmasked x87 exception pending: #MF when CR0.NE is set. When it
+ * is clear (MS-DOS compatibility mode, SDM vol. 1, 8.7.2 and D.2.1) the CPU
+ * asserts FERR#, here deferred to this point, and freezes before the
+ * instruction until an interrupt (the PC's IRQ 13) comes, unless IGNNE# is
+ * asserted: then the error is ignored and the instruction runs.
+ */
+void x86_fpu_wait(struct x86_cpu *cpu)
+{
+    const struct x86_platform_ops *platform = cpu->platform;
+
+    if (!x86_fpu_pending(&cpu->fpu))
+        return;
+    if ((cpu->cr0 & X86_CR0_NE) || !platform || !platform->set_ferr)
         x86_raise(cpu, X86_EXC_MF);
+    if (platform->ignne && platform->ignne(cpu->platform_opaque))
+        return;
+    platform->set_ferr(cpu->platform_opaque, true);
+    cpu->halted = true;             /* taken again after the interrupt */
+    x86_abort_instruction(cpu);
+}
+
+/* FERR# goes inactive when an instruction clears FSW.ES (@had_error: it was set). */
+void x86_fpu_note_error_cleared(struct x86_cpu *cpu, bool had_error)
+{
+    const struct x86_platform_ops *platform = cpu->platform;
+
+    if (had_error && !(cpu->fpu.fsw & X86_FSW_ES) && !(cpu->cr0 & X86_CR0_NE) &&
+        platform && platform->set_ferr)
+        platform->set_ferr(cpu->platform_opaque, false);
 }
 
 /* SSE: #UD with CR0.EM or without CR4.OSFXSR, #NM with CR0.TS (SDM vol. 3,
@@ -44,8 +75,7 @@ void x86_fpu_check_mmx(struct x86_cpu *cpu)
         x86_raise(cpu, X86_EXC_UD);
     if (cpu->cr0 & X86_CR0_TS)
         x86_raise(cpu, X86_EXC_NM);
-    if (x86_fpu_pending(&cpu->fpu))
-        x86_raise(cpu, X86_EXC_MF);
+    x86_fpu_wait(cpu);
 }
 
 void x86_fpu_finit(struct x86_fpu *fpu)
@@ -244,6 +274,7 @@ void x86_op_fxsave_group(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     unsigned op = x86_modrm_op(insn);
     uint64_t offset;
+    bool error;
 
     if (insn->rep || insn->opsize_prefix)
         x86_raise(cpu, X86_EXC_UD);
@@ -254,6 +285,7 @@ void x86_op_fxsave_group(struct x86_cpu *cpu, const struct x86_insn *insn)
         return;
     }
     offset = x86_effective_address(cpu, insn);
+    error = cpu->fpu.fsw & X86_FSW_ES;
     switch (op) {
     case 0:
     case 1:
@@ -291,4 +323,5 @@ void x86_op_fxsave_group(struct x86_cpu *cpu, const struct x86_insn *insn)
     default:
         x86_raise(cpu, X86_EXC_UD);
     }
+    x86_fpu_note_error_cleared(cpu, error);     /* FXRSTOR, XRSTOR */
 }

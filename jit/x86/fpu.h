@@ -56,6 +56,8 @@ const void *x86_host_stub(const uint8_t *bytes, unsigned length);
 
 /* #NM / #UD / #MF checks (SDM vol. 3, 2.5 table 2-2; vol. 1, 8.6). */
 void x86_fpu_check_x87(struct x86_cpu *cpu, bool waiting);
+void x86_fpu_wait(struct x86_cpu *cpu);
+void x86_fpu_note_error_cleared(struct x86_cpu *cpu, bool had_error);
 void x86_fpu_check_sse(struct x86_cpu *cpu);
 void x86_fpu_check_mmx(struct x86_cpu *cpu);
 

@@ -33,6 +33,12 @@ _Noreturn void x86_raise(struct x86_cpu *cpu, unsigned vector)
     x86_raise_error(cpu, vector, 0);
 }
 
+_Noreturn void x86_abort_instruction(struct x86_cpu *cpu)
+{
+    cpu->instruction_aborted = true;
+    siglongjmp(cpu->fault, 1);
+}
+
 unsigned x86_cpl(const struct x86_cpu *cpu)
 {
     if (cpu->mode == X86_MODE_REAL)

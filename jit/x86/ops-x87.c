@@ -293,30 +293,6 @@ static void control_memory(struct x86_cpu *cpu, const struct x86_insn *insn,
     }
 }
 
-/*
- * A waiting instruction (8.3.11) with an unmasked exception pending: #MF
- * when CR0.NE is set. When it is clear (MS-DOS compatibility mode, SDM
- * vol. 1, 8.7.2 and D.2.1) the CPU asserts FERR#, here deferred to this
- * point, and freezes before the instruction until an interrupt (the PC's
- * IRQ 13) comes, unless IGNNE# is asserted: then the error is ignored.
- * Returns whether the instruction runs.
- */
-static bool wait_for_fpu(struct x86_cpu *cpu)
-{
-    const struct x86_platform_ops *platform = cpu->platform;
-
-    if (!x86_fpu_pending(&cpu->fpu))
-        return true;
-    if ((cpu->cr0 & X86_CR0_NE) || !platform || !platform->set_ferr)
-        x86_raise(cpu, X86_EXC_MF);
-    if (platform->ignne && platform->ignne(cpu->platform_opaque))
-        return true;
-    platform->set_ferr(cpu->platform_opaque, true);
-    cpu->next_rip = cpu->rip;       /* taken again after the interrupt */
-    cpu->halted = true;
-    return false;
-}
-
 static void execute(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     uint8_t buffer[16] = { 0 };
@@ -332,15 +308,11 @@ static void execute(struct x86_cpu *cpu, const struct x86_insn *insn)
             unsigned op = x86_modrm_op(insn);
 
             /* FLDENV, FLDCW and FRSTOR wait; the FN* stores do not. */
-            x86_fpu_check_x87(cpu, false);
-            if ((op == 4 || (op == 5 && insn->opcode == 0xd9)) && !wait_for_fpu(cpu))
-                return;
+            x86_fpu_check_x87(cpu, op == 4 || (op == 5 && insn->opcode == 0xd9));
             control_memory(cpu, insn, offset);
             return;
         }
-        x86_fpu_check_x87(cpu, false);
-        if (!wait_for_fpu(cpu))
-            return;
+        x86_fpu_check_x87(cpu, true);
         if (form->kind == X87_LOAD)
             x86_fpu_read_bytes(cpu, insn, offset, buffer, form->size);
         run_on_host(cpu, insn, buffer, form->kind == X87_STORE ? form->size : 0, offset);
@@ -362,21 +334,17 @@ static void execute(struct x86_cpu *cpu, const struct x86_insn *insn)
         /* FENI, FDISI, FSETPM: no-ops since the 80387. */
         return;
     }
-    x86_fpu_check_x87(cpu, false);
-    if (wait_for_fpu(cpu))
-        run_on_host(cpu, insn, buffer, 0, 0);
+    x86_fpu_check_x87(cpu, true);
+    run_on_host(cpu, insn, buffer, 0, 0);
 }
 
 void x86_op_x87(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
-    const struct x86_platform_ops *platform = cpu->platform;
     bool error = cpu->fpu.fsw & X86_FSW_ES;
 
     execute(cpu, insn);
-    /* FERR# goes inactive with ES (FNCLEX, FNINIT, FNSAVE, FLDENV...). */
-    if (error && !(cpu->fpu.fsw & X86_FSW_ES) && !(cpu->cr0 & X86_CR0_NE) &&
-        platform && platform->set_ferr)
-        platform->set_ferr(cpu->platform_opaque, false);
+    /* FNCLEX, FNINIT, FNSAVE, FLDENV... */
+    x86_fpu_note_error_cleared(cpu, error);
 }
 
 /* 9B FWAIT: #NM when CR0.MP and CR0.TS are both set; a pending error. */
@@ -384,5 +352,5 @@ void x86_op_fwait(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
     if ((cpu->cr0 & (X86_CR0_MP | X86_CR0_TS)) == (X86_CR0_MP | X86_CR0_TS))
         x86_raise(cpu, X86_EXC_NM);
-    wait_for_fpu(cpu);
+    x86_fpu_wait(cpu);
 }

@@ -619,20 +619,27 @@ static const struct x86_platform_ops ferr_platform = {
 };
 
 /*
- * FWAIT with a divide-by-zero pending: #MF with CR0.NE set; with it clear,
- * FERR# and a freeze before FWAIT until IGNNE# lets it go, then FNCLEX
- * takes FERR# back (SDM vol. 1, 8.7.2, D.2.1).
+ * @program with a divide-by-zero pending: #MF at its first instruction with
+ * CR0.NE set; with it clear, FERR# and a freeze before that instruction
+ * until IGNNE# lets it go, then its second instruction clears ES and takes
+ * FERR# back, and an INT3 ends it (SDM vol. 1, 8.7.2, D.2.1). RSI points
+ * at a clean FXSAVE image on the page.
  */
-static void test_ferr(void)
+static void check_ferr(const uint8_t *program, size_t size)
 {
     static uint8_t code[X86_TEST_PAGE] __attribute__((aligned(4096)));
-    static const uint8_t program[] = { 0x9b, 0xdb, 0xe2, 0xcc };   /* fwait; fnclex; int3 */
     const uint64_t start = X86_TEST_CODE_ADDR + X86_TEST_CODE_OFFSET;
+    const unsigned image = 0x100;                      /* below the program */
     struct memory_map *map = memory_map_new("x86-ferr", 1ull << 40, NULL);
     struct x86_cpu *cpu = g_new0(struct x86_cpu, 1);
 
     memset(code, 0xcc, sizeof(code));
-    memcpy(code + X86_TEST_CODE_OFFSET, program, sizeof(program));
+    memcpy(code + X86_TEST_CODE_OFFSET, program, size);
+    memset(code + image, 0, 512);
+    code[image] = 0x7f;                                 /* FCW 037F, FSW 0 */
+    code[image + 1] = 0x03;
+    code[image + 24] = 0x80;                            /* MXCSR 1F80 */
+    code[image + 25] = 0x1f;
     memory_map_add_ram(map, "code", X86_TEST_CODE_ADDR, X86_TEST_PAGE, code, NULL);
     x86_cpu_init(cpu, map);
     for (unsigned ne = 0; ne < 2; ne++) {
@@ -642,12 +649,14 @@ static void test_ferr(void)
         cpu->platform = &ferr_platform;
         cpu->fpu.fcw = 0x037b;
         cpu->fpu.fsw = 0x0004 | 0x0080 | 0x8000;        /* ZE, ES, B */
+        cpu->gpr[X86_RSI] = X86_TEST_CODE_ADDR + image;
         cpu->rip = start;
         ferr_line = ignne_line = false;
         ferr_changes = 0;
         if (ne) {
             g_assert_cmpint(x86_cpu_run(cpu, 8), ==, X86_EXIT_EXCEPTION);
             g_assert_cmpuint(cpu->exception_vector, ==, X86_EXC_MF);
+            g_assert_cmphex(cpu->rip, ==, start);
             g_assert_cmpuint(ferr_changes, ==, 0);
             continue;
         }
@@ -668,11 +677,25 @@ static void test_ferr(void)
     memory_map_free(map);
 }
 
+/* FWAIT waits; FNCLEX clears ES. */
+static void test_ferr(void)
+{
+    check_ferr((const uint8_t[]){ 0x9b, 0xdb, 0xe2, 0xcc }, 4);
+}
+
+/* An MMX instruction (PADDB MM0, MM1) waits too (vol. 3, 12.5.1); FXRSTOR
+ * of a clean image clears ES. */
+static void test_ferr_mmx(void)
+{
+    check_ferr((const uint8_t[]){ 0x0f, 0xfc, 0xc1, 0x0f, 0xae, 0x0e, 0xcc }, 7);
+}
+
 int main(int argc, char **argv)
 {
     seed_salt = x86_test_init(&argc, &argv);
     X86_TEST_ADD_FAMILIES("/x86/fpdiff", families, test_family);
     g_test_add_func("/x86/fpdiff/totals", test_totals);
     g_test_add_func("/x86/fpdiff/ferr", test_ferr);
+    g_test_add_func("/x86/fpdiff/ferr-mmx-fxrstor", test_ferr_mmx);
     return g_test_run();
 }
