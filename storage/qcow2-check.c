@@ -278,8 +278,6 @@ int qcow2_rebuild_refcounts(Qcow2State *s, GError **errp)
     ret = qcow2_txn_commit(t, s->img->size, l1, s->l1_size, l1_offset, sn, s->nb_snapshots,
                            s->snapshots_offset, s->snapshots_size, errp);
     if (ret < 0) {
-        g_free(l1);
-        qcow2_snapshots_free(sn, s->nb_snapshots);
         return ret;
     }
     /* Refcounts and flags are consistent again: clear dirty and corrupt. */

@@ -244,11 +244,6 @@ int qcow2_snapshot_create(BlkImage *img, const char *name, uint64_t vm_state_siz
     }
     ret = qcow2_txn_commit(t, img->size, l1, l1_size, l1_offset, sn, nb, sn_offset, sn_size,
                            errp);
-    t = NULL;
-    if (ret < 0) {
-        qcow2_snapshots_free(sn, nb);
-        g_free(l1);
-    }
     g_free(snap_l1);
     g_mutex_unlock(&s->lock);
     return ret;
@@ -306,10 +301,6 @@ int qcow2_snapshot_apply(BlkImage *img, const char *id_or_name, GError **errp)
     uint32_t nb = s->nb_snapshots;
     ret = qcow2_txn_commit(t, size, l1, l1_size, l1_offset, sn, nb, s->snapshots_offset,
                            s->snapshots_size, errp);
-    if (ret < 0) {
-        g_free(l1);
-        qcow2_snapshots_free(sn, nb);
-    }
     g_mutex_unlock(&s->lock);
     return ret;
 
@@ -357,10 +348,6 @@ int qcow2_snapshot_delete(BlkImage *img, const char *id_or_name, GError **errp)
     }
     ret = qcow2_txn_commit(t, img->size, l1, s->l1_size, l1_offset, sn, nb, sn_offset, sn_size,
                            errp);
-    if (ret < 0) {
-        g_free(l1);
-        qcow2_snapshots_free(sn, nb);
-    }
     g_mutex_unlock(&s->lock);
     return ret;
 
@@ -495,10 +482,6 @@ int qcow2_truncate(BlkImage *img, uint64_t size, bool shrink, GError **errp)
     uint32_t nb = s->nb_snapshots;
     ret = qcow2_txn_commit(t, size, l1, (uint32_t)l1_size, l1_offset, sn, nb,
                            s->snapshots_offset, s->snapshots_size, errp);
-    if (ret < 0) {
-        g_free(l1);
-        qcow2_snapshots_free(sn, nb);
-    }
     g_mutex_unlock(&s->lock);
     return ret;
 

@@ -294,8 +294,9 @@ static int qcow2_txn_write_refcounts(Qcow2Txn *t, Qcow2Walk *w, uint64_t *table_
     return 0;
 }
 
-/* Commit: on success the state takes new_l1 and sn (the caller must not free
- * them); on failure the caller still owns them and the image is unchanged. */
+/* Commit: new_l1 and sn always pass to the commit (the caller never frees
+ * them). Before the commit point a failure frees them and leaves the image
+ * unchanged; after it (the header write failing) the state holds them. */
 int qcow2_txn_commit(Qcow2Txn *t, uint64_t new_size, uint64_t *new_l1, uint32_t new_l1_size,
                      uint64_t new_l1_offset, Qcow2Snapshot *sn, uint32_t nb_sn,
                      uint64_t sn_offset, uint64_t sn_size, GError **errp)
@@ -376,6 +377,8 @@ int qcow2_txn_commit(Qcow2Txn *t, uint64_t new_size, uint64_t *new_l1, uint32_t 
 out_free:
     g_free(w.refs);
     g_free(reftable);
+    g_free(new_l1);
+    qcow2_snapshots_free(sn, nb_sn);
     qcow2_txn_abort(t);
     return ret;
 }
