@@ -100,7 +100,7 @@ static int fixed_mtrr(uint32_t msr)
     return -1;
 }
 
-static uint64_t tsc_now(const struct x86_cpu *cpu)
+uint64_t x86_tsc_now(const struct x86_cpu *cpu)
 {
     return cpu->read_tsc(cpu->tsc_opaque) + cpu->tsc_offset;
 }
@@ -119,7 +119,7 @@ bool x86_msr_read(struct x86_cpu *cpu, uint32_t index, uint64_t *value)
         return true;
     }
     switch (index) {
-    case X86_MSR_TSC: *value = tsc_now(cpu); return true;
+    case X86_MSR_TSC: *value = x86_tsc_now(cpu); return true;
     case X86_MSR_MTRRCAP: *value = MTRRCAP_VALUE; return true;
     case X86_MSR_SYSENTER_CS: *value = m->sysenter_cs; return true;
     case X86_MSR_SYSENTER_ESP: *value = m->sysenter_esp; return true;

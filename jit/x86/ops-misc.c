@@ -7,6 +7,7 @@
 
 #include "jit/x86/fpu.h"
 #include "jit/x86/ops.h"
+#include "jit/x86/system.h"
 
 void x86_op_ud(struct x86_cpu *cpu, const struct x86_insn *insn)
 {
@@ -156,16 +157,22 @@ void x86_op_cpuid(struct x86_cpu *cpu, const struct x86_insn *insn)
     cpu->gpr[X86_RDX] = d;
 }
 
-/* 0F 31: EDX:EAX = TSC; #GP at CPL > 0 when CR4.TSD is set. */
-void x86_op_rdtsc(struct x86_cpu *cpu, const struct x86_insn *insn)
+/* RDTSC and RDTSCP: EDX:EAX = TSC; #GP at CPL > 0 when CR4.TSD is set. */
+void x86_rdtsc_to_edx_eax(struct x86_cpu *cpu)
 {
     uint64_t tsc;
 
     if ((cpu->cr4 & X86_CR4_TSD) && x86_cpl(cpu) > 0)
         x86_raise_error(cpu, X86_EXC_GP, 0);
-    tsc = cpu->read_tsc(cpu->tsc_opaque) + cpu->tsc_offset;
+    tsc = x86_tsc_now(cpu);
     cpu->gpr[X86_RAX] = (uint32_t)tsc;
     cpu->gpr[X86_RDX] = tsc >> 32;
+}
+
+/* 0F 31 */
+void x86_op_rdtsc(struct x86_cpu *cpu, const struct x86_insn *insn)
+{
+    x86_rdtsc_to_edx_eax(cpu);
 }
 
 /* D6 (undocumented, not in 64-bit mode): AL = CF ? FF : 00. */

@@ -235,13 +235,7 @@ void x86_op_group7(struct x86_cpu *cpu, const struct x86_insn *insn)
             return;
         }
         if (op == 7 && rm == 1) {           /* RDTSCP */
-            uint64_t tsc;
-
-            if ((cpu->cr4 & X86_CR4_TSD) && x86_cpl(cpu) > 0)
-                x86_raise_error(cpu, X86_EXC_GP, 0);
-            tsc = cpu->read_tsc(cpu->tsc_opaque) + cpu->tsc_offset;
-            cpu->gpr[X86_RAX] = (uint32_t)tsc;
-            cpu->gpr[X86_RDX] = tsc >> 32;
+            x86_rdtsc_to_edx_eax(cpu);
             cpu->gpr[X86_RCX] = (uint32_t)cpu->msr.tsc_aux;
             return;
         }

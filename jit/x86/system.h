@@ -109,6 +109,9 @@ void x86_debug_before_exception(struct x86_cpu *cpu);
 
 /* msr.c */
 bool x86_msr_read(struct x86_cpu *cpu, uint32_t index, uint64_t *value);
+/* The guest's TSC now (msr.c); EDX:EAX = TSC with RDTSC's CR4.TSD check (ops-misc.c). */
+uint64_t x86_tsc_now(const struct x86_cpu *cpu);
+void x86_rdtsc_to_edx_eax(struct x86_cpu *cpu);
 bool x86_msr_write(struct x86_cpu *cpu, uint32_t index, uint64_t value);
 /* MSR reset values (SDM vol. 4; table 9-1) and conversion to/from the state list. */
 void x86_msr_reset(struct x86_cpu *cpu);
