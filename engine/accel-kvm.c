@@ -553,20 +553,7 @@ out_free_state:
 
 /* ---- vCPUs: exits -------------------------------------------------------- */
 
-static uint64_t load_le(const uint8_t *p, unsigned size)
-{
-    uint64_t v = 0;
 
-    for (unsigned i = 0; i < size; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void store_le(uint8_t *p, uint64_t v, unsigned size)
-{
-    for (unsigned i = 0; i < size; i++)
-        p[i] = v >> (8 * i);
-}
 
 static bool access_size_ok(unsigned size)
 {
@@ -585,10 +572,10 @@ static void dispatch(struct memory_map *map, uint64_t addr, uint8_t *data,
         return;
     }
     if (is_write) {
-        memory_map_dispatch_write(map, addr, size, load_le(data, size));
+        memory_map_dispatch_write(map, addr, size, memory_load_le(data, size));
     } else {
         memory_map_dispatch_read(map, addr, size, &v);
-        store_le(data, v, size);
+        memory_store_le(data, v, size);
     }
 }
 

@@ -313,20 +313,7 @@ static uint64_t size_mask(unsigned size)
     return size >= 8 ? UINT64_MAX : (UINT64_C(1) << (size * 8)) - 1;
 }
 
-static uint64_t load_le(const uint8_t *p, unsigned size)
-{
-    uint64_t v = 0;
 
-    for (unsigned i = 0; i < size; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void store_le(uint8_t *p, uint64_t v, unsigned size)
-{
-    for (unsigned i = 0; i < size; i++)
-        p[i] = v >> (8 * i);
-}
 
 static uint64_t device_read(struct memory_map *map, const struct memory_region *r,
                             uint64_t offset, unsigned size)
@@ -395,7 +382,7 @@ bool memory_map_dispatch_read(struct memory_map *map, uint64_t addr,
     if (r->kind == MEMORY_REGION_IO)
         *value = device_read(map, r, offset, size);
     else
-        *value = load_le(r->host + offset, size);
+        *value = memory_load_le(r->host + offset, size);
     return true;
 }
 
@@ -422,7 +409,7 @@ bool memory_map_dispatch_write(struct memory_map *map, uint64_t addr,
         device_write(map, r, offset, value, size);
         break;
     case MEMORY_REGION_RAM:
-        store_le(r->host + offset, value, size);
+        memory_store_le(r->host + offset, value, size);
         break;
     case MEMORY_REGION_ROM:
         /* Real ROM ignores writes. */

@@ -14,6 +14,23 @@ typedef uint64_t (*memory_read_fn)(void *opaque, uint64_t offset, unsigned size)
 typedef void (*memory_write_fn)(void *opaque, uint64_t offset, uint64_t value,
                                 unsigned size);
 
+/* A little-endian value of @size bytes (1-8) in a byte buffer: guest memory,
+ * register files, device configuration spaces. */
+static inline uint64_t memory_load_le(const uint8_t *p, unsigned size)
+{
+    uint64_t v = 0;
+
+    for (unsigned i = 0; i < size; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static inline void memory_store_le(uint8_t *p, uint64_t v, unsigned size)
+{
+    for (unsigned i = 0; i < size; i++)
+        p[i] = v >> (8 * i);
+}
+
 /* Callbacks of a device region; accesses are 1, 2, 4 or 8 bytes wide. */
 struct memory_ops {
     memory_read_fn read;

@@ -80,24 +80,11 @@ static void log_once(struct pci_device *d, unsigned what, const char *fmt, ...)
               d->name, text);
 }
 
-static uint32_t get_le(const uint8_t *p, unsigned size)
-{
-    uint32_t v = 0;
 
-    for (unsigned i = 0; i < size; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static void set_le(uint8_t *p, uint32_t v, unsigned size)
-{
-    for (unsigned i = 0; i < size; i++)
-        p[i] = v >> (8 * i);
-}
 
 static uint16_t get_command(const struct pci_device *d)
 {
-    return get_le(&d->config[PCI_COMMAND], 2);
+    return memory_load_le(&d->config[PCI_COMMAND], 2);
 }
 
 /* --- INTx: pin -> PIRQ (swizzle) -> GSI (chipset router) --- */
@@ -186,7 +173,7 @@ static bool bar_address(const struct pci_device *d, int index, uint64_t *addr)
 {
     const struct pci_bar *b = &d->bars[index];
     uint32_t off = bar_offset(index);
-    uint32_t low = get_le(&d->config[off], 4);
+    uint32_t low = memory_load_le(&d->config[off], 4);
     uint16_t command = get_command(d);
     uint64_t a, sizing;
 
@@ -213,7 +200,7 @@ static bool bar_address(const struct pci_device *d, int index, uint64_t *addr)
     case PCI_BAR_MEM64:
         if (!(command & PCI_COMMAND_MEMORY))
             return false;
-        a = (low & ~UINT64_C(0xf)) | (uint64_t)get_le(&d->config[off + 4], 4) << 32;
+        a = (low & ~UINT64_C(0xf)) | (uint64_t)memory_load_le(&d->config[off + 4], 4) << 32;
         sizing = ~(b->size - 1) & ~UINT64_C(0xf);
         break;
     default:
@@ -321,11 +308,11 @@ static void setup_bar(struct pci_device *d, int index, enum pci_bar_type type,
         bits = (type == PCI_BAR_MEM64 ? 0x4 : 0) | (prefetchable ? 0x8 : 0);
         mask = (uint32_t)~(size - 1) & ~UINT32_C(0xf);
     }
-    set_le(&d->config[off], bits, 4);
-    set_le(&d->wmask[off], mask, 4);
+    memory_store_le(&d->config[off], bits, 4);
+    memory_store_le(&d->wmask[off], mask, 4);
     if (type == PCI_BAR_MEM64) {
-        set_le(&d->config[off + 4], 0, 4);
-        set_le(&d->wmask[off + 4], (uint32_t)(~(size - 1) >> 32), 4);
+        memory_store_le(&d->config[off + 4], 0, 4);
+        memory_store_le(&d->wmask[off + 4], (uint32_t)(~(size - 1) >> 32), 4);
         d->bars[index + 1].type = PCI_BAR_UNUSED;
     }
 }
@@ -364,15 +351,15 @@ void pci_device_init(struct pci_device *d, const char *name, uint16_t vendor,
     g_return_if_fail(d);
     d->name = name;
     d->devfn = -1;
-    set_le(&d->config[PCI_VENDOR_ID], vendor, 2);
-    set_le(&d->config[PCI_DEVICE_ID], device, 2);
+    memory_store_le(&d->config[PCI_VENDOR_ID], vendor, 2);
+    memory_store_le(&d->config[PCI_DEVICE_ID], device, 2);
     d->config[PCI_REVISION_ID] = revision;
-    set_le(&d->config[PCI_CLASS_PROG], class_code, 3);
+    memory_store_le(&d->config[PCI_CLASS_PROG], class_code, 3);
     d->config[PCI_HEADER_TYPE] = 0x00;
     d->config[PCI_INTERRUPT_PIN] = interrupt_pin;
 
-    set_le(&d->wmask[PCI_COMMAND], PCI_COMMAND_WRITABLE, 2);
-    set_le(&d->w1cmask[PCI_STATUS], PCI_STATUS_W1C, 2);
+    memory_store_le(&d->wmask[PCI_COMMAND], PCI_COMMAND_WRITABLE, 2);
+    memory_store_le(&d->w1cmask[PCI_STATUS], PCI_STATUS_W1C, 2);
     d->wmask[PCI_CACHE_LINE_SIZE] = 0xff;
     d->wmask[PCI_LATENCY_TIMER] = 0xff;
     d->wmask[PCI_INTERRUPT_LINE] = 0xff;
@@ -383,7 +370,7 @@ uint32_t pci_default_config_read(struct pci_device *d, unsigned offset,
 {
     if (offset >= PCI_CONFIG_SIZE || size > PCI_CONFIG_SIZE - offset)
         return UINT32_MAX;
-    return get_le(&d->config[offset], size);
+    return memory_load_le(&d->config[offset], size);
 }
 
 static bool overlaps(unsigned offset, unsigned size, unsigned start, unsigned end)

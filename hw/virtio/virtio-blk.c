@@ -53,42 +53,29 @@ struct virtio_blk {
     uint8_t *bounce;                    /* for buffers not in one RAM region */
 };
 
-static void put_le(uint8_t *p, uint64_t v, unsigned size)
-{
-    for (unsigned i = 0; i < size; i++)
-        p[i] = v >> (8 * i);
-}
 
-static uint64_t get_le(const uint8_t *p, unsigned size)
-{
-    uint64_t v = 0;
-
-    for (unsigned i = 0; i < size; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
 static void build_config(struct virtio_blk *b)
 {
     uint8_t *c = b->config;
 
     memset(c, 0, sizeof(b->config));
-    put_le(c + CONFIG_CAPACITY, b->capacity, 8);
-    put_le(c + CONFIG_SEG_MAX, VIRTIO_BLK_SEG_MAX, 4);
-    put_le(c + CONFIG_BLK_SIZE, SECTOR_SIZE, 4);
+    memory_store_le(c + CONFIG_CAPACITY, b->capacity, 8);
+    memory_store_le(c + CONFIG_SEG_MAX, VIRTIO_BLK_SEG_MAX, 4);
+    memory_store_le(c + CONFIG_BLK_SIZE, SECTOR_SIZE, 4);
     /* Topology: 512-byte physical blocks, no alignment offset, no hints. */
     c[CONFIG_PHYSICAL_BLOCK_EXP] = 0;
     c[CONFIG_ALIGNMENT_OFFSET] = 0;
-    put_le(c + CONFIG_MIN_IO_SIZE, 1, 2);
-    put_le(c + CONFIG_OPT_IO_SIZE, 0, 4);
-    put_le(c + CONFIG_NUM_QUEUES, 1, 2);
-    put_le(c + CONFIG_MAX_DISCARD_SECTORS, VIRTIO_BLK_MAX_DISCARD_SECTORS, 4);
-    put_le(c + CONFIG_MAX_DISCARD_SEG, VIRTIO_BLK_MAX_DISCARD_SEG, 4);
-    put_le(c + CONFIG_DISCARD_SECTOR_ALIGNMENT, VIRTIO_BLK_DISCARD_ALIGNMENT,
+    memory_store_le(c + CONFIG_MIN_IO_SIZE, 1, 2);
+    memory_store_le(c + CONFIG_OPT_IO_SIZE, 0, 4);
+    memory_store_le(c + CONFIG_NUM_QUEUES, 1, 2);
+    memory_store_le(c + CONFIG_MAX_DISCARD_SECTORS, VIRTIO_BLK_MAX_DISCARD_SECTORS, 4);
+    memory_store_le(c + CONFIG_MAX_DISCARD_SEG, VIRTIO_BLK_MAX_DISCARD_SEG, 4);
+    memory_store_le(c + CONFIG_DISCARD_SECTOR_ALIGNMENT, VIRTIO_BLK_DISCARD_ALIGNMENT,
            4);
-    put_le(c + CONFIG_MAX_WRITE_ZEROES_SECTORS, VIRTIO_BLK_MAX_DISCARD_SECTORS,
+    memory_store_le(c + CONFIG_MAX_WRITE_ZEROES_SECTORS, VIRTIO_BLK_MAX_DISCARD_SECTORS,
            4);
-    put_le(c + CONFIG_MAX_WRITE_ZEROES_SEG, VIRTIO_BLK_MAX_DISCARD_SEG, 4);
+    memory_store_le(c + CONFIG_MAX_WRITE_ZEROES_SEG, VIRTIO_BLK_MAX_DISCARD_SEG, 4);
     c[CONFIG_WRITE_ZEROES_MAY_UNMAP] = 0;
 }
 
@@ -182,8 +169,8 @@ static uint8_t do_ranges(struct virtio_blk *b, struct virtq *q, uint32_t type,
     virtq_element_read(q, &b->elem, HEADER_SIZE, segments, length);
     for (unsigned i = 0; i < count; i++) {
         const uint8_t *s = segments + i * SEGMENT_SIZE;
-        uint64_t sector = get_le(s, 8);
-        uint32_t sectors = get_le(s + 8, 4), flags = get_le(s + 12, 4);
+        uint64_t sector = memory_load_le(s, 8);
+        uint32_t sectors = memory_load_le(s + 8, 4), flags = memory_load_le(s + 12, 4);
 
         /* Unknown flags, or unmap on a discard: UNSUPP (§5.2.6.2). */
         if ((flags & ~UNMAP_FLAG) ||
@@ -195,8 +182,8 @@ static uint8_t do_ranges(struct virtio_blk *b, struct virtq *q, uint32_t type,
     }
     for (unsigned i = 0; i < count; i++) {
         const uint8_t *s = segments + i * SEGMENT_SIZE;
-        uint64_t offset = get_le(s, 8) * SECTOR_SIZE;
-        uint64_t bytes = get_le(s + 8, 4) * SECTOR_SIZE;
+        uint64_t offset = memory_load_le(s, 8) * SECTOR_SIZE;
+        uint64_t bytes = memory_load_le(s + 8, 4) * SECTOR_SIZE;
         int r;
 
         if (bytes == 0)
@@ -232,8 +219,8 @@ static void handle_request(struct virtio_blk *b, struct virtq *q)
         return;
     }
     virtq_element_read(q, e, 0, header, HEADER_SIZE);
-    type = get_le(header, 4);
-    sector = get_le(header + 8, 8);
+    type = memory_load_le(header, 4);
+    sector = memory_load_le(header + 8, 8);
     data_out = e->out_bytes - HEADER_SIZE;
     data_in = e->in_bytes - 1;
     if (virtio_pci_is_legacy(b->transport)) {

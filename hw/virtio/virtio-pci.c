@@ -121,20 +121,7 @@ static void log_once(struct virtio_pci *t, unsigned what, const char *format,
     g_message("%s: %s (logged once)", t->name, text);
 }
 
-static uint64_t get_le(const uint8_t *p, unsigned size)
-{
-    uint64_t v = 0;
 
-    for (unsigned i = 0; i < size; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void put_le(uint8_t *p, uint64_t v, unsigned size)
-{
-    for (unsigned i = 0; i < size; i++)
-        p[i] = v >> (8 * i);
-}
 
 static struct virtq *selected_queue(struct virtio_pci *t)
 {
@@ -308,7 +295,7 @@ static uint64_t device_config_read(struct virtio_pci *t, uint64_t offset,
         return 0;
     size = MIN(size, t->ops->config_size - offset);
     t->ops->read_config(t->opaque, offset, buf, size);
-    return get_le(buf, size);
+    return memory_load_le(buf, size);
 }
 
 static void device_config_write(struct virtio_pci *t, uint64_t offset,
@@ -319,7 +306,7 @@ static void device_config_write(struct virtio_pci *t, uint64_t offset,
     if (offset >= t->ops->config_size || !t->ops->write_config)
         return;
     size = MIN(size, t->ops->config_size - offset);
-    put_le(buf, value, size);
+    memory_store_le(buf, value, size);
     t->ops->write_config(t->opaque, offset, buf, size);
 }
 
@@ -331,27 +318,27 @@ static void common_snapshot(struct virtio_pci *t, uint8_t *c)
     uint32_t select = t->device_feature_select;
 
     memset(c, 0, COMMON_SIZE);
-    put_le(c + COMMON_DFSELECT, select, 4);
-    put_le(c + COMMON_DF,
+    memory_store_le(c + COMMON_DFSELECT, select, 4);
+    memory_store_le(c + COMMON_DF,
            select < 2 ? t->device_features >> (32 * select) : 0, 4);
     select = t->driver_feature_select;
-    put_le(c + COMMON_GFSELECT, select, 4);
-    put_le(c + COMMON_GF,
+    memory_store_le(c + COMMON_GFSELECT, select, 4);
+    memory_store_le(c + COMMON_GF,
            select < 2 ? t->driver_features >> (32 * select) : 0, 4);
-    put_le(c + COMMON_MSIX, VIRTIO_MSI_NO_VECTOR, 2);
-    put_le(c + COMMON_NUMQ, t->ops->num_queues, 2);
+    memory_store_le(c + COMMON_MSIX, VIRTIO_MSI_NO_VECTOR, 2);
+    memory_store_le(c + COMMON_NUMQ, t->ops->num_queues, 2);
     c[COMMON_STATUS] = t->status;
     c[COMMON_CFGGENERATION] = t->config_generation;
-    put_le(c + COMMON_Q_SELECT, t->queue_select, 2);
-    put_le(c + COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR, 2);
+    memory_store_le(c + COMMON_Q_SELECT, t->queue_select, 2);
+    memory_store_le(c + COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR, 2);
     if (!q)
         return;
-    put_le(c + COMMON_Q_SIZE, q->size, 2);
-    put_le(c + COMMON_Q_ENABLE, q->ready, 2);
-    put_le(c + COMMON_Q_NOFF, t->queue_select, 2);
-    put_le(c + COMMON_Q_DESCLO, q->desc_addr, 8);
-    put_le(c + COMMON_Q_AVAILLO, q->avail_addr, 8);
-    put_le(c + COMMON_Q_USEDLO, q->used_addr, 8);
+    memory_store_le(c + COMMON_Q_SIZE, q->size, 2);
+    memory_store_le(c + COMMON_Q_ENABLE, q->ready, 2);
+    memory_store_le(c + COMMON_Q_NOFF, t->queue_select, 2);
+    memory_store_le(c + COMMON_Q_DESCLO, q->desc_addr, 8);
+    memory_store_le(c + COMMON_Q_AVAILLO, q->avail_addr, 8);
+    memory_store_le(c + COMMON_Q_USEDLO, q->used_addr, 8);
 }
 
 static void set_address_part(uint64_t *addr, unsigned offset, uint64_t value,
@@ -443,7 +430,7 @@ static uint64_t modern_read(void *opaque, uint64_t offset, unsigned size)
         if (offset + size > COMMON_SIZE)
             return 0;
         common_snapshot(t, c);
-        return get_le(c + offset, size);
+        return memory_load_le(c + offset, size);
     }
     if (offset == VIRTIO_PCI_ISR_OFFSET)
         return read_isr(t);
@@ -484,17 +471,17 @@ static uint64_t legacy_read(void *opaque, uint64_t offset, unsigned size)
         return device_config_read(t, offset - VIRTIO_PCI_LEGACY_CONFIG, size);
     if (offset + size > VIRTIO_PCI_LEGACY_CONFIG)
         size = VIRTIO_PCI_LEGACY_CONFIG - offset;
-    put_le(r + LEGACY_HOST_FEATURES, (uint32_t)t->device_features, 4);
-    put_le(r + LEGACY_GUEST_FEATURES, (uint32_t)t->features, 4);
+    memory_store_le(r + LEGACY_HOST_FEATURES, (uint32_t)t->device_features, 4);
+    memory_store_le(r + LEGACY_GUEST_FEATURES, (uint32_t)t->features, 4);
     if (q) {
-        put_le(r + LEGACY_QUEUE_PFN, q->desc_addr >> LEGACY_PAGE_SHIFT, 4);
-        put_le(r + LEGACY_QUEUE_SIZE, t->ops->queue_max_size, 2);
+        memory_store_le(r + LEGACY_QUEUE_PFN, q->desc_addr >> LEGACY_PAGE_SHIFT, 4);
+        memory_store_le(r + LEGACY_QUEUE_SIZE, t->ops->queue_max_size, 2);
     }
-    put_le(r + LEGACY_QUEUE_SELECT, t->queue_select, 2);
+    memory_store_le(r + LEGACY_QUEUE_SELECT, t->queue_select, 2);
     r[LEGACY_STATUS] = t->status;
     if (offset <= LEGACY_ISR && offset + size > LEGACY_ISR)
         r[LEGACY_ISR] = read_isr(t);
-    return get_le(r + offset, size);
+    return memory_load_le(r + offset, size);
 }
 
 /* The legacy ring layout: one block from the page the driver names (§2.7.2). */
@@ -564,8 +551,8 @@ static bool pci_cfg_target(struct virtio_pci *t, const struct memory_ops **ops,
     const uint8_t *cap = &t->pci.config[CAP_PCI_CFG];
     uint8_t bar = cap[4];
 
-    *offset = get_le(cap + 8, 4);
-    *length = get_le(cap + 12, 4);
+    *offset = memory_load_le(cap + 8, 4);
+    *length = memory_load_le(cap + 12, 4);
     if ((*length != 1 && *length != 2 && *length != 4) || (*offset % *length) ||
         (bar != 0 && bar != VIRTIO_PCI_MODERN_BAR) ||
         *offset + (uint64_t)*length > t->pci.bars[bar].size) {
@@ -626,8 +613,8 @@ static void put_cap(struct virtio_pci *t, unsigned at, unsigned next,
     c[2] = length;
     c[3] = type;
     c[4] = type == CFG_TYPE_PCI ? 0 : VIRTIO_PCI_MODERN_BAR;
-    put_le(c + 8, offset, 4);
-    put_le(c + 12, size, 4);
+    memory_store_le(c + 8, offset, 4);
+    memory_store_le(c + 12, size, 4);
 }
 
 static void setup_capabilities(struct virtio_pci *t)
@@ -643,7 +630,7 @@ static void setup_capabilities(struct virtio_pci *t)
     put_cap(t, CAP_NOTIFY, CAP_PCI_CFG, CAP_NOTIFY_SIZE, CFG_TYPE_NOTIFY,
             VIRTIO_PCI_NOTIFY_OFFSET,
             t->ops->num_queues * VIRTIO_PCI_NOTIFY_MULTIPLIER);
-    put_le(&d->config[CAP_NOTIFY + 16], VIRTIO_PCI_NOTIFY_MULTIPLIER, 4);
+    memory_store_le(&d->config[CAP_NOTIFY + 16], VIRTIO_PCI_NOTIFY_MULTIPLIER, 4);
     put_cap(t, CAP_PCI_CFG, 0, CAP_PCI_CFG_SIZE, CFG_TYPE_PCI, 0, 0);
     /* The window's bar, offset and length are the driver's to write. */
     d->wmask[CAP_PCI_CFG + 4] = 0xff;
@@ -676,8 +663,8 @@ struct virtio_pci *virtio_pci_create(struct pci_bus *bus, int devfn,
     /* Transitional IDs: revision 0, subsystem ID = virtio device ID (§4.1.2). */
     pci_device_init(d, ops->name, VIRTIO_PCI_VENDOR_ID,
                     ops->transitional_pci_id, 0, ops->pci_class, 1);
-    put_le(&d->config[PCI_SUBSYSTEM_VENDOR_ID], VIRTIO_PCI_VENDOR_ID, 2);
-    put_le(&d->config[PCI_SUBSYSTEM_ID], ops->device_id, 2);
+    memory_store_le(&d->config[PCI_SUBSYSTEM_VENDOR_ID], VIRTIO_PCI_VENDOR_ID, 2);
+    memory_store_le(&d->config[PCI_SUBSYSTEM_ID], ops->device_id, 2);
     pci_device_set_bar(d, 0, PCI_BAR_IO,
                        VIRTIO_PCI_LEGACY_CONFIG + ops->config_size,
                        &legacy_ops, t, "virtio-legacy");
